@@ -1,0 +1,280 @@
+//! Candidate discovery: counts alleles over a chunk's reads (bases above a quality floor,
+//! left-aligned indels) and proposes every site whose non-reference evidence passes
+//! count and allele-fraction thresholds set for recall, as a [`Candidate`] with up to two
+//! alternate alleles (the most a diploid genotype can carry).
+use crate::reads::Read;
+use crate::realign::{AltAllele, IndelKind};
+use crate::reference::RefWindow;
+use crate::region::{Pos0, Region};
+use std::collections::BTreeMap;
+
+/// Thresholds for proposing candidates.
+#[derive(Clone, Debug)]
+pub struct CandidateConfig {
+    /// Bases below this quality are not counted as evidence.
+    pub min_base_qual: u8,
+    /// Minimum reads supporting an alternate allele.
+    pub min_alt_count: u32,
+    /// Minimum fraction of covering reads supporting an SNV allele.
+    pub min_snv_fraction: f32,
+    /// Minimum fraction of covering reads supporting an indel allele.
+    pub min_indel_fraction: f32,
+}
+
+impl Default for CandidateConfig {
+    fn default() -> Self {
+        CandidateConfig {
+            min_base_qual: 10,
+            min_alt_count: 2,
+            min_snv_fraction: 0.10,
+            min_indel_fraction: 0.06,
+        }
+    }
+}
+
+/// Most alternate alleles kept per site: a diploid genotype carries at most two.
+pub const MAX_ALTS: usize = 2;
+
+/// A proposed variant site: an anchor position with up to [`MAX_ALTS`] alternate alleles.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    pub contig: String,
+    /// The anchor: the substituted base, or the base before an indel (VCF POS).
+    pub pos: Pos0,
+    pub alts: Vec<AltAllele>,
+    /// Reads covering the anchor.
+    pub depth: u32,
+    /// Reads supporting the reference and then each alternate allele.
+    pub allele_depths: Vec<u32>,
+}
+
+impl Candidate {
+    /// Reference bases spanned by the record (1 + the longest deletion).
+    pub fn ref_len(&self) -> u64 {
+        self.alts.iter().map(AltAllele::ref_span).max().unwrap_or(1)
+    }
+
+    /// VCF REF and ALT strings sharing one REF.
+    pub fn vcf_alleles(&self, refw: &RefWindow) -> (String, Vec<String>) {
+        let p = self.pos.0;
+        let n = self.ref_len();
+        let reference = refw.slice(p, p + n);
+        let tail = |from: u64| refw.slice(from, p + n);
+        let alts = self
+            .alts
+            .iter()
+            .map(|a| {
+                let mut s = Vec::new();
+                match a {
+                    AltAllele::Snv(b) => {
+                        s.push(*b);
+                        s.extend(tail(p + 1));
+                    }
+                    AltAllele::Ins(ins) => {
+                        s.push(reference[0]);
+                        s.extend_from_slice(ins);
+                        s.extend(tail(p + 1));
+                    }
+                    AltAllele::Del(d) => {
+                        s.push(reference[0]);
+                        s.extend(tail(p + 1 + *d as u64));
+                    }
+                }
+                String::from_utf8_lossy(&s).to_string()
+            })
+            .collect();
+        (String::from_utf8_lossy(&reference).to_string(), alts)
+    }
+}
+
+/// What one read says at a candidate site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    Ref,
+    /// Index into `Candidate::alts`.
+    Alt(usize),
+    /// A non-reference allele that is not one of the candidate's.
+    Other,
+}
+
+/// The allele `read` carries at the candidate, or `None` when it is not informative there
+/// (does not cover the anchor, low base quality, or ends at the anchor of an indel site).
+pub fn read_support(
+    read: &Read,
+    cand: &Candidate,
+    ref_base: u8,
+    min_base_qual: u8,
+) -> Option<Support> {
+    let p = cand.pos.0;
+    let lookup = |a: &AltAllele| {
+        cand.alts
+            .iter()
+            .position(|x| x == a)
+            .map_or(Support::Other, Support::Alt)
+    };
+    if let Some(d) = read.indel_at(p) {
+        return Some(lookup(&d.kind.clone().into()));
+    }
+    let (base, q) = read.base_at(p)?;
+    if q < min_base_qual || base == b'N' {
+        return None;
+    }
+    let has_indel = cand.alts.iter().any(AltAllele::is_indel);
+    if has_indel && read.end <= p + cand.ref_len() {
+        return None; // cannot tell whether the indel follows
+    }
+    if base == ref_base {
+        Some(Support::Ref)
+    } else {
+        Some(lookup(&AltAllele::Snv(base)))
+    }
+}
+
+/// Indices of `reads` (sorted by start) that cover position `pos`.
+pub fn covering(reads: &[Read], max_span: u64, pos: u64) -> Vec<usize> {
+    let k = reads.partition_point(|r| r.start <= pos);
+    let mut out: Vec<usize> = (0..k)
+        .rev()
+        .take_while(|&i| reads[i].start + max_span > pos)
+        .filter(|&i| reads[i].end > pos)
+        .collect();
+    out.reverse();
+    out
+}
+
+fn base_index(b: u8) -> Option<usize> {
+    match b {
+        b'A' => Some(0),
+        b'C' => Some(1),
+        b'G' => Some(2),
+        b'T' => Some(3),
+        _ => None,
+    }
+}
+
+/// Proposes candidates with anchors inside `chunk`, in position order, with DP and AD filled.
+pub fn find(
+    chunk: &Region,
+    reads: &[Read],
+    refw: &RefWindow,
+    cfg: &CandidateConfig,
+) -> Vec<Candidate> {
+    let (cs, ce) = (chunk.start.0, chunk.end.0);
+    let n = (ce - cs) as usize;
+    let mut counts = vec![[0u32; 4]; n];
+    let mut cov_diff = vec![0i64; n + 1];
+    let mut indels: BTreeMap<(u64, IndelKind), u32> = BTreeMap::new();
+    for r in reads {
+        let (s, e) = (r.start.max(cs), r.end.min(ce));
+        if s < e {
+            cov_diff[(s - cs) as usize] += 1;
+            cov_diff[(e - cs) as usize] -= 1;
+        }
+        for b in &r.blocks {
+            let (bs, be) = (b.ref_start.max(cs), (b.ref_start + b.len as u64).min(ce));
+            for p in bs..be {
+                let q = (b.read_start as u64 + p - b.ref_start) as usize;
+                if r.qual.get(q).copied().unwrap_or(0) >= cfg.min_base_qual {
+                    if let Some(i) = base_index(r.seq[q]) {
+                        counts[(p - cs) as usize][i] += 1;
+                    }
+                }
+            }
+        }
+        for d in &r.indels {
+            if d.anchor >= cs && d.anchor < ce {
+                *indels.entry((d.anchor, d.kind.clone())).or_default() += 1;
+            }
+        }
+    }
+    let mut cov = vec![0u32; n];
+    let mut run = 0i64;
+    for i in 0..n {
+        run += cov_diff[i];
+        cov[i] = run as u32;
+    }
+    let mut by_pos: BTreeMap<u64, Vec<(u32, AltAllele)>> = BTreeMap::new();
+    for (i, c) in counts.iter().enumerate() {
+        let p = cs + i as u64;
+        let rb = refw.base(p);
+        if base_index(rb).is_none() || cov[i] == 0 {
+            continue;
+        }
+        for (j, &k) in c.iter().enumerate() {
+            let b = b"ACGT"[j];
+            if b != rb && k >= cfg.min_alt_count && k as f32 >= cfg.min_snv_fraction * cov[i] as f32
+            {
+                by_pos.entry(p).or_default().push((k, AltAllele::Snv(b)));
+            }
+        }
+    }
+    for ((p, kind), k) in indels {
+        let depth = cov[(p - cs) as usize].max(k);
+        if base_index(refw.base(p)).is_some()
+            && k >= cfg.min_alt_count
+            && k as f32 >= cfg.min_indel_fraction * depth as f32
+        {
+            by_pos.entry(p).or_default().push((k, kind.into()));
+        }
+    }
+    let max_span = reads.iter().map(|r| r.end - r.start).max().unwrap_or(0);
+    by_pos
+        .into_iter()
+        .map(|(p, mut alts)| {
+            alts.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            alts.truncate(MAX_ALTS);
+            let mut cand = Candidate {
+                contig: chunk.contig.clone(),
+                pos: Pos0(p),
+                alts: alts.into_iter().map(|(_, a)| a).collect(),
+                depth: 0,
+                allele_depths: Vec::new(),
+            };
+            let rb = refw.base(p);
+            let idx = covering(reads, max_span, p);
+            let mut ad = vec![0u32; cand.alts.len() + 1];
+            for &i in &idx {
+                match read_support(&reads[i], &cand, rb, cfg.min_base_qual) {
+                    Some(Support::Ref) => ad[0] += 1,
+                    Some(Support::Alt(k)) => ad[k + 1] += 1,
+                    _ => {}
+                }
+            }
+            cand.depth = idx.len() as u32;
+            cand.allele_depths = ad;
+            cand
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vcf_alleles_share_one_ref() {
+        let refw = RefWindow {
+            start: 0,
+            seq: b"ACGTACGT".to_vec(),
+        };
+        let c = Candidate {
+            contig: "c".into(),
+            pos: Pos0(1),
+            alts: vec![AltAllele::Del(2), AltAllele::Snv(b'T')],
+            depth: 10,
+            allele_depths: vec![4, 3, 3],
+        };
+        assert_eq!(
+            c.vcf_alleles(&refw),
+            ("CGT".to_string(), vec!["C".to_string(), "TGT".to_string()])
+        );
+        let i = Candidate {
+            alts: vec![AltAllele::Ins(b"AA".to_vec())],
+            ..c
+        };
+        assert_eq!(
+            i.vcf_alleles(&refw),
+            ("C".to_string(), vec!["CAA".to_string()])
+        );
+    }
+}

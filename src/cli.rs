@@ -1,0 +1,211 @@
+//! Command line: clap definitions for `call`, `train` and `eval`, and the glue that turns
+//! arguments into each command's typed job. Returns the process exit code.
+use crate::call::{self, CallJob, CallSettings};
+use crate::candidates::CandidateConfig;
+use crate::model::{DeviceChoice, Model};
+use crate::reads::{Alignments, ReadFilter};
+use crate::reference::Reference;
+use crate::region::{self, Region};
+use crate::{eval, train};
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "callvar",
+    version,
+    about = "Small-variant caller: pileup tensors scored by a CNN-LSTM (libtorch), written as VCF",
+    long_about = "callvar finds candidate SNVs and indels in aligned reads (BAM/CRAM), builds a pileup \
+tensor per candidate, scores it with a CNN-LSTM through libtorch (CUDA when available) and writes a \
+VCF with genotypes, qualities and full provenance.\n\nExit status: 0 success, 1 error, 2 usage error, \
+3 `eval --min-f1` gate not met."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Call variants from aligned reads into a VCF.
+    Call(CallArgs),
+    /// Train a model from reads and a truth set, writing weights and a model card.
+    Train(train::TrainArgs),
+    /// Compare a call set with a truth set (haplotype-aware), reporting precision/recall/F1.
+    Eval(eval::EvalArgs),
+}
+
+/// Read filtering and candidate thresholds shared by `call` and `train`.
+#[derive(Args, Clone, Debug)]
+pub struct PileupArgs {
+    /// Skip reads with mapping quality below this.
+    #[arg(long, default_value_t = 5)]
+    pub min_mapq: u8,
+    /// Bases with quality below this are not evidence.
+    #[arg(long, default_value_t = 10)]
+    pub min_base_qual: u8,
+    /// Minimum reads supporting an alternate allele for a candidate.
+    #[arg(long, default_value_t = 2)]
+    pub min_alt_count: u32,
+    /// Minimum fraction of reads supporting an SNV allele for a candidate.
+    #[arg(long, default_value_t = 0.10)]
+    pub min_snv_fraction: f32,
+    /// Minimum fraction of reads supporting an indel allele for a candidate.
+    #[arg(long, default_value_t = 0.06)]
+    pub min_indel_fraction: f32,
+    /// Use supplementary alignments (dropped by default, as DeepVariant does).
+    #[arg(long)]
+    pub keep_supplementary: bool,
+    /// Use reads marked as duplicates (dropped by default).
+    #[arg(long)]
+    pub keep_duplicates: bool,
+    /// Genome chunk size in bp: the unit of parallel work (output does not depend on it).
+    #[arg(long, default_value_t = 100_000, hide_short_help = true)]
+    pub chunk_size: u64,
+}
+
+impl PileupArgs {
+    pub fn read_filter(&self) -> ReadFilter {
+        ReadFilter {
+            min_mapq: self.min_mapq,
+            keep_supplementary: self.keep_supplementary,
+            keep_duplicates: self.keep_duplicates,
+        }
+    }
+    pub fn candidate_config(&self) -> CandidateConfig {
+        CandidateConfig {
+            min_base_qual: self.min_base_qual,
+            min_alt_count: self.min_alt_count,
+            min_snv_fraction: self.min_snv_fraction,
+            min_indel_fraction: self.min_indel_fraction,
+        }
+    }
+}
+
+#[derive(Args)]
+struct CallArgs {
+    /// Reference FASTA (plain or bgzipped, with .fai and .gzi).
+    #[arg(long = "ref", value_name = "REF.fa[.gz]")]
+    reference: PathBuf,
+    /// Aligned reads: indexed BAM or CRAM (CRAM decoded with --ref).
+    #[arg(long, value_name = "SAMPLE.bam|.cram")]
+    reads: PathBuf,
+    /// Output: `.vcf`, `.vcf.gz` (BGZF + .tbi index) or `-` for plain VCF on stdout.
+    #[arg(short, long, value_name = "OUT.vcf[.gz]|-")]
+    output: String,
+    /// Regions to call, samtools style, comma-separated (chr20:1-1000000,chr21).
+    #[arg(long, value_name = "REGIONS", conflicts_with = "regions_file")]
+    regions: Option<String>,
+    /// Regions to call from a BED file.
+    #[arg(long, value_name = "R.bed")]
+    regions_file: Option<PathBuf>,
+    /// Worker threads.
+    #[arg(short, long, default_value_t = 1)]
+    threads: usize,
+    /// Inference device: auto (CUDA when available), cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+    /// Model: a name (default: the embedded illumina-wgs) or a directory with card.json + model.ot.
+    #[arg(long, value_name = "NAME|PATH")]
+    model: Option<String>,
+    /// Sample name for the VCF (default: the read group's SM, else the file stem).
+    #[arg(long)]
+    sample: Option<String>,
+    /// Variant genotypes with QUAL below this are FILTER LowQual.
+    #[arg(long, default_value_t = 3.0)]
+    min_qual: f64,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    pileup: PileupArgs,
+}
+
+/// The exact command line, shell-quoted where needed, for provenance headers.
+pub fn command_line() -> String {
+    std::env::args()
+        .map(|a| {
+            if a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@".contains(c))
+                && !a.is_empty()
+            {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Regions from `--regions`/`--regions-file`, or every reference contig when neither is given.
+pub fn resolve_regions(
+    reference: &Reference,
+    regions: Option<&str>,
+    file: Option<&PathBuf>,
+) -> Result<Vec<Region>> {
+    let list = match (regions, file) {
+        (Some(r), _) => region::parse_regions(r, &reference.contigs)?,
+        (None, Some(f)) => region::read_bed_checked(f, &reference.contigs)?,
+        (None, None) => reference
+            .contigs
+            .iter()
+            .map(|(n, l)| Region::new(n, 0, *l))
+            .collect(),
+    };
+    let merged = region::merge(list, &reference.contigs);
+    if merged.is_empty() {
+        bail!("no regions to call");
+    }
+    Ok(merged)
+}
+
+fn run_call(a: CallArgs) -> Result<i32> {
+    if a.threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    let reference = Reference::open(&a.reference)?;
+    let alignments = Alignments::open(&a.reads, &reference, a.pileup.read_filter())?;
+    let model = Model::find(a.model.as_deref())?;
+    let regions = resolve_regions(&reference, a.regions.as_deref(), a.regions_file.as_ref())?;
+    let sample = a
+        .sample
+        .clone()
+        .or(alignments.sample.clone())
+        .unwrap_or_else(|| {
+            a.reads
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| "SAMPLE".into())
+        });
+    let settings = CallSettings {
+        candidates: a.pileup.candidate_config(),
+        min_qual: a.min_qual,
+        device: a.device,
+        chunk_size: a.pileup.chunk_size.max(1000),
+        threads: a.threads,
+        quiet: a.quiet,
+    };
+    let job = CallJob {
+        reference: &reference,
+        alignments: &alignments,
+        model: &model,
+        regions,
+        output: &a.output,
+        sample,
+        command_line: command_line(),
+    };
+    call::run(job, &settings)?;
+    Ok(0)
+}
+
+pub fn run() -> Result<i32> {
+    let cli = Cli::parse();
+    crate::reads::silence_htslib();
+    match cli.command {
+        Command::Call(a) => run_call(a),
+        Command::Train(a) => train::run(a),
+        Command::Eval(a) => eval::run(a),
+    }
+}

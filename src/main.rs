@@ -1,0 +1,34 @@
+//! callvar: a small-variant caller. `main` only runs [`cli::run`] and turns its result into
+//! an exit code: errors are printed as one line (the whole cause chain), and a closed
+//! stdout (`callvar call -o - | head`) ends quietly with status 0.
+mod call;
+mod candidates;
+mod cli;
+mod eval;
+mod genotype;
+mod model;
+mod reads;
+mod realign;
+mod reference;
+mod region;
+mod tensor;
+mod train;
+mod vcf;
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn main() {
+    match cli::run() {
+        Ok(code) => std::process::exit(code),
+        Err(e) if is_broken_pipe(&e) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("callvar: error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,442 @@
+//! End-to-end tests of the `callvar` binary on real reads (testdata/: a slice of the shared
+//! NA12878 Illumina data over chr20:10,000,000-10,020,000 with its GIAB truth).
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_callvar");
+const REGION: &str = "chr20:10000000-10020000";
+
+fn td(name: &str) -> String {
+    format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("callvar-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn callvar(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("run callvar")
+}
+
+fn call(reads: &str, out: &str, extra: &[&str]) -> Output {
+    let r = td("ref.fa.gz");
+    let mut args = vec![
+        "call",
+        "--ref",
+        &r,
+        "--reads",
+        reads,
+        "--regions",
+        REGION,
+        "-o",
+        out,
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    callvar(&args)
+}
+
+/// VCF data lines (no header).
+fn records(vcf_text: &str) -> Vec<String> {
+    vcf_text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
+fn stdout_of(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "callvar failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr_of(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+#[test]
+fn bam_and_cram_give_identical_records() {
+    let bam = stdout_of(&call(&td("na12878.bam"), "-", &[]));
+    let cram = stdout_of(&call(&td("na12878.cram"), "-", &[]));
+    let (b, c) = (records(&bam), records(&cram));
+    assert!(b.len() > 20, "expected calls in the slice, got {}", b.len());
+    assert_eq!(b, c);
+}
+
+#[test]
+fn thread_count_does_not_change_records() {
+    let one = stdout_of(&call(
+        &td("na12878.bam"),
+        "-",
+        &["--threads", "1", "--chunk-size", "5000"],
+    ));
+    let two = stdout_of(&call(
+        &td("na12878.bam"),
+        "-",
+        &["--threads", "2", "--chunk-size", "5000"],
+    ));
+    assert_eq!(records(&one), records(&two));
+    // and a different chunk layout gives the same records too
+    let big = stdout_of(&call(
+        &td("na12878.bam"),
+        "-",
+        &["--threads", "2", "--chunk-size", "100000"],
+    ));
+    assert_eq!(records(&one), records(&big));
+}
+
+#[test]
+fn bgzipped_output_is_indexed_and_read_by_bcftools() {
+    let d = tmpdir("bgzf");
+    let out = d.join("calls.vcf.gz");
+    let o = call(
+        &td("na12878.bam"),
+        out.to_str().unwrap(),
+        &["--threads", "2"],
+    );
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    assert!(Path::new(&format!("{}.tbi", out.display())).is_file());
+    let leftovers: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        2,
+        "only the VCF and its index remain: {leftovers:?}"
+    );
+    // bcftools parses every record and can query by region through the index
+    let v = Command::new("bcftools")
+        .args(["view", "-H", "-r", "chr20:10000000-10010000"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        v.status.success(),
+        "bcftools: {}",
+        String::from_utf8_lossy(&v.stderr)
+    );
+    assert!(!v.stdout.is_empty());
+    let q = Command::new("bcftools")
+        .args(["query", "-f", "%FILTER\t[%GT\t%GQ\t%DP\t%AD\t%VAF\t%PL]\n"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        q.status.success(),
+        "bcftools: {}",
+        String::from_utf8_lossy(&q.stderr)
+    );
+    let text = String::from_utf8(q.stdout).unwrap();
+    assert!(text.lines().any(|l| l.starts_with("PASS\t0/1")));
+    assert!(text.lines().all(|l| l.split('\t').count() == 7));
+    // provenance header
+    let h = Command::new("bcftools")
+        .args(["view", "-h"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let h = String::from_utf8(h.stdout).unwrap();
+    for key in [
+        "##fileformat=VCFv4.3",
+        "##source=callvar",
+        "##callvarCommand=",
+        "##callvarReferenceMD5=",
+        "##callvarModel=<ID=illumina-wgs",
+        "SHA256=",
+    ] {
+        assert!(h.contains(key), "header lacks {key}");
+    }
+    let md5 = Command::new("md5sum")
+        .arg(td("ref.fa.gz"))
+        .output()
+        .unwrap();
+    let md5 = String::from_utf8(md5.stdout).unwrap();
+    assert!(h.contains(md5.split_whitespace().next().unwrap()));
+}
+
+#[test]
+fn accuracy_on_na12878_slice_meets_the_bar() {
+    let d = tmpdir("acc");
+    let out = d.join("calls.vcf.gz");
+    let o = call(
+        &td("na12878.bam"),
+        out.to_str().unwrap(),
+        &["--threads", "2"],
+    );
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let r = td("ref.fa.gz");
+    let t = td("truth.vcf.gz");
+    let c = td("confident.bed");
+    let e = callvar(&[
+        "eval",
+        "--ref",
+        &r,
+        "--truth",
+        &t,
+        "--calls",
+        out.to_str().unwrap(),
+        "--confident",
+        &c,
+        "--json",
+        "--min-f1",
+        "SNP=0.99,INDEL=0.75",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&e.stdout).expect("eval --json");
+    assert_eq!(
+        e.status.code(),
+        Some(0),
+        "gate failed: {report} {}",
+        stderr_of(&e)
+    );
+    assert!(report["SNP"]["tp"].as_u64().unwrap() >= 40, "{report}");
+    assert!(report["SNP"]["f1"].as_f64().unwrap() >= 0.99);
+    assert!(report["INDEL"]["f1"].as_f64().unwrap() >= 0.75);
+}
+
+#[test]
+fn eval_agrees_with_published_deepvariant_numbers() {
+    // DeepVariant's own output on the same reads scores SNP F1 0.977 (43 TP, 2 FN, 0 FP)
+    // against this truth, as RTG vcfeval reports for it.
+    let dv = "../shared/data/na12878_illumina/deepvariant_output.chr20_10000000-10010000.vcf";
+    let dv = format!("{}/{dv}", env!("CARGO_MANIFEST_DIR"));
+    let r = td("ref.fa.gz");
+    let t = td("truth.vcf.gz");
+    let c = td("confident.bed");
+    let e = callvar(&[
+        "eval",
+        "--ref",
+        &r,
+        "--truth",
+        &t,
+        "--calls",
+        &dv,
+        "--confident",
+        &c,
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&e.stdout).expect("eval --json");
+    assert_eq!(report["SNP"]["tp"], 43);
+    assert_eq!(report["SNP"]["fn"], 2);
+    assert_eq!(report["SNP"]["fp"], 0);
+    assert_eq!(report["INDEL"]["tp"], 4);
+    // the gate fails with exit code 3 and names the failing row
+    let g = callvar(&[
+        "eval",
+        "--ref",
+        &r,
+        "--truth",
+        &t,
+        "--calls",
+        &dv,
+        "--confident",
+        &c,
+        "--min-f1",
+        "SNP=0.999",
+    ]);
+    assert_eq!(g.status.code(), Some(3));
+    assert!(stderr_of(&g).contains("SNP F1"));
+}
+
+/// Asserts a failed run: non-zero exit, one error line naming `what`, no output left.
+fn assert_clean_failure(o: &Output, what: &str, out_dir: &Path) {
+    assert!(!o.status.success());
+    let err = stderr_of(o);
+    assert_eq!(err.trim().lines().count(), 1, "one line expected: {err}");
+    assert!(err.contains(what), "error should name {what}: {err}");
+    let left: Vec<_> = std::fs::read_dir(out_dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        !left
+            .iter()
+            .any(|n| n.to_string_lossy().starts_with("out.vcf")),
+        "output left behind: {left:?}"
+    );
+}
+
+#[test]
+fn bad_inputs_fail_cleanly() {
+    let d = tmpdir("errors");
+    let out = d.join("out.vcf.gz");
+    let out = out.to_str().unwrap();
+    let r = td("ref.fa.gz");
+    let bam = td("na12878.bam");
+
+    // missing index
+    let noidx = d.join("noidx.bam");
+    std::fs::copy(&bam, &noidx).unwrap();
+    let o = call(noidx.to_str().unwrap(), out, &[]);
+    assert_clean_failure(&o, "noidx.bam: no index", &d);
+
+    // stale index: the BAM is newer than its index
+    let stale = d.join("stale.bam");
+    std::fs::copy(td("na12878.bam.bai"), d.join("stale.bam.bai")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::copy(&bam, &stale).unwrap();
+    let o = call(stale.to_str().unwrap(), out, &[]);
+    assert_clean_failure(&o, "stale", &d);
+
+    // truncated BAM (index from the full file)
+    let trunc = d.join("trunc.bam");
+    let bytes = std::fs::read(&bam).unwrap();
+    std::fs::write(&trunc, &bytes[..bytes.len() / 2]).unwrap();
+    let o = Command::new("samtools")
+        .args(["index"])
+        .arg(&bam)
+        .arg(d.join("trunc.bam.bai"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let o = call(trunc.to_str().unwrap(), out, &[]);
+    assert_clean_failure(&o, "trunc.bam", &d);
+
+    // contigs that do not match the reference (GRCh38 reference with GRCh37 reads)
+    let g38 = format!(
+        "{}/../shared/data/grch38/GRCh38.chr20_1-10M.fa.gz",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let o = callvar(&["call", "--ref", &g38, "--reads", &bam, "-o", out, "--quiet"]);
+    assert_clean_failure(&o, "na12878.bam: contig", &d);
+
+    // malformed and unknown regions
+    for bad in ["chr20:5-1", "chr20:abc", "chr99:1-100"] {
+        let o = callvar(&[
+            "call",
+            "--ref",
+            &r,
+            "--reads",
+            &bam,
+            "--regions",
+            bad,
+            "-o",
+            out,
+            "--quiet",
+        ]);
+        assert_clean_failure(&o, bad, &d);
+    }
+
+    // unknown model, and a model whose tensor layout differs
+    let o = call(&bam, out, &["--model", "no-such-model"]);
+    assert_clean_failure(&o, "unknown model 'no-such-model'", &d);
+    let m = d.join("oldmodel");
+    std::fs::create_dir_all(&m).unwrap();
+    let card = std::fs::read_to_string(format!(
+        "{}/models/illumina-wgs/card.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    std::fs::write(
+        m.join("card.json"),
+        card.replace(
+            "\"tensor_layout_version\": 1",
+            "\"tensor_layout_version\": 0",
+        ),
+    )
+    .unwrap();
+    std::fs::copy(
+        format!(
+            "{}/models/illumina-wgs/model.ot",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+        m.join("model.ot"),
+    )
+    .unwrap();
+    let o = call(&bam, out, &["--model", m.to_str().unwrap()]);
+    assert_clean_failure(&o, "tensor layout version 0", &d);
+
+    // missing reference index
+    let noref = d.join("ref.fa");
+    std::fs::write(&noref, ">chr20\nACGT\n").unwrap();
+    let o = callvar(&[
+        "call",
+        "--ref",
+        noref.to_str().unwrap(),
+        "--reads",
+        &bam,
+        "-o",
+        out,
+        "--quiet",
+    ]);
+    assert_clean_failure(&o, "ref.fa", &d);
+}
+
+#[test]
+fn closed_stdout_exits_zero() {
+    use std::io::Read;
+    let r = td("ref.fa.gz");
+    let bam = td("na12878.bam");
+    let mut child = Command::new(BIN)
+        // permissive candidate thresholds: far more output than a pipe buffer holds
+        .args([
+            "call",
+            "--ref",
+            &r,
+            "--reads",
+            &bam,
+            "--regions",
+            REGION,
+            "-o",
+            "-",
+            "--quiet",
+            "--min-alt-count",
+            "1",
+            "--min-snv-fraction",
+            "0.01",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut buf = [0u8; 64];
+    out.read_exact(&mut buf).unwrap();
+    drop(out); // like `| head -c 64`
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "status {status:?}, stderr {err}");
+    assert!(err.is_empty(), "no error on a closed pipe: {err}");
+}
+
+#[test]
+fn help_lists_every_command_and_flag() {
+    let o = callvar(&["--help"]);
+    let h = stdout_of(&o);
+    for c in ["call", "train", "eval"] {
+        assert!(h.contains(c));
+    }
+    let o = callvar(&["call", "--help"]);
+    let h = stdout_of(&o);
+    for f in [
+        "--ref",
+        "--reads",
+        "--output",
+        "--regions",
+        "--regions-file",
+        "--threads",
+        "--device",
+        "--model",
+        "--sample",
+        "--min-mapq",
+        "--min-qual",
+        "--quiet",
+    ] {
+        assert!(h.contains(f), "call --help lacks {f}");
+    }
+}
