@@ -1,9 +1,10 @@
 //! `callvar call`: wires the stages together for one run. Each chunk of the genome goes
 //! reads → [`Candidate`]s → [`PileupTensor`]s → [`Prediction`]s → [`Call`]s inside one
 //! worker; the region engine runs chunks in parallel and hands calls to the VCF writer in
-//! genome order.
+//! genome order, and, with `--gvcf`, reference blocks to the gVCF writer.
 use crate::candidates::{self, Candidate, CandidateConfig};
 use crate::genotype::{self, Call};
+use crate::gvcf::{self, RefBlock};
 use crate::model::{self, Model, Prediction, Scorer};
 use crate::reads::{Alignments, Read, ReadSource};
 use crate::reference::{RefReader, RefWindow, Reference};
@@ -16,10 +17,12 @@ use std::io::IsTerminal;
 /// Reference bases fetched beyond a chunk's reads, for tensor columns and indel alleles.
 const REF_MARGIN: u64 = WIDTH as u64 + 64;
 
-/// A chunk's candidates with their tensors (one per alternate allele, in ALT order).
+/// A chunk's candidates with their tensors (one per alternate allele, in ALT order), and
+/// per-position reference evidence when a gVCF is wanted.
 pub struct Pileup {
     pub refw: RefWindow,
     pub sites: Vec<(Candidate, Vec<PileupTensor>)>,
+    pub evidence: Vec<gvcf::Evidence>,
 }
 
 /// Reads a chunk and builds every candidate's tensors: the shared front half of `call` and
@@ -29,8 +32,14 @@ pub fn pileup_chunk(
     refr: &RefReader,
     chunk: &Region,
     cfg: &CandidateConfig,
+    with_evidence: bool,
 ) -> Result<Pileup> {
     let (reads, refw) = src.fetch(chunk, refr, REF_MARGIN)?;
+    let evidence = if with_evidence {
+        gvcf::evidence(chunk, &reads, &refw, cfg.min_base_qual)
+    } else {
+        Vec::new()
+    };
     let cands = candidates::find(chunk, &reads, &refw, cfg);
     let max_span = reads.iter().map(|r| r.end - r.start).max().unwrap_or(0);
     let sites = cands
@@ -40,7 +49,11 @@ pub fn pileup_chunk(
             (c, tensors)
         })
         .collect();
-    Ok(Pileup { refw, sites })
+    Ok(Pileup {
+        refw,
+        sites,
+        evidence,
+    })
 }
 
 fn tensors_for(
@@ -62,14 +75,19 @@ fn tensors_for(
 }
 
 /// Turns a chunk's pileup and predictions (one per tensor, in order) into calls.
-pub fn calls_from(p: Pileup, preds: &[Prediction], min_qual: f64) -> Vec<Call> {
+pub fn calls_from(
+    sites: Vec<(Candidate, Vec<PileupTensor>)>,
+    refw: &RefWindow,
+    preds: &[Prediction],
+    min_qual: f64,
+) -> Vec<Call> {
     let mut next = 0;
-    p.sites
+    sites
         .into_iter()
         .map(|(cand, tensors)| {
             let these = &preds[next..next + tensors.len()];
             next += tensors.len();
-            let (reference, alts) = cand.vcf_alleles(&p.refw);
+            let (reference, alts) = cand.vcf_alleles(refw);
             Call {
                 genotype: genotype::genotype(these, min_qual),
                 candidate: cand,
@@ -88,6 +106,8 @@ pub struct CallSettings {
     pub chunk_size: u64,
     pub threads: usize,
     pub quiet: bool,
+    /// GQ band lower bounds for gVCF reference blocks (used when a gVCF is written).
+    pub gvcf_bands: Vec<u32>,
 }
 
 struct Caller<'a> {
@@ -95,11 +115,20 @@ struct Caller<'a> {
     reference: &'a Reference,
     model: &'a Model,
     settings: &'a CallSettings,
+    gvcf: bool,
+}
+
+/// What one chunk yields: its calls and, when a gVCF is written, its reference blocks and
+/// the chunk's reference sequence (to spell a block's REF base after trimming).
+pub struct ChunkCalls {
+    calls: Vec<Call>,
+    blocks: Vec<RefBlock>,
+    seq: Vec<u8>,
 }
 
 impl RegionProcessor for Caller<'_> {
     type State = (ReadSource, RefReader, Scorer);
-    type Output = Vec<Call>;
+    type Output = ChunkCalls;
 
     fn init(&self) -> Result<Self::State> {
         let device = self.settings.device.resolve()?;
@@ -110,30 +139,86 @@ impl RegionProcessor for Caller<'_> {
         ))
     }
 
-    fn process(&self, (src, refr, scorer): &mut Self::State, chunk: &Region) -> Result<Vec<Call>> {
-        let p = pileup_chunk(src, refr, chunk, &self.settings.candidates)?;
+    fn process(&self, (src, refr, scorer): &mut Self::State, chunk: &Region) -> Result<ChunkCalls> {
+        let p = pileup_chunk(src, refr, chunk, &self.settings.candidates, self.gvcf)?;
         let tensors: Vec<PileupTensor> = p
             .sites
             .iter()
             .flat_map(|(_, t)| t.iter().cloned())
             .collect();
         let preds = scorer.predict(&tensors);
-        Ok(calls_from(p, &preds, self.settings.min_qual))
+        let calls = calls_from(p.sites, &p.refw, &preds, self.settings.min_qual);
+        if !self.gvcf {
+            return Ok(ChunkCalls {
+                calls,
+                blocks: Vec::new(),
+                seq: Vec::new(),
+            });
+        }
+        let spans: Vec<(u64, u64)> = calls
+            .iter()
+            .map(|c| (c.candidate.pos.0, c.candidate.pos.0 + c.candidate.ref_len()))
+            .collect();
+        let blocks = gvcf::blocks(chunk, &p.evidence, &spans, &self.settings.gvcf_bands);
+        let seq = p.refw.slice(chunk.start.0, chunk.end.0);
+        Ok(ChunkCalls { calls, blocks, seq })
     }
 }
 
-/// Inputs and output of a `call` run.
+/// Inputs and outputs of a `call` run.
 pub struct CallJob<'a> {
     pub reference: &'a Reference,
     pub alignments: &'a Alignments,
     pub model: &'a Model,
     pub regions: Vec<Region>,
     pub output: &'a str,
+    pub gvcf_output: Option<&'a str>,
     pub sample: String,
     pub command_line: String,
 }
 
-/// Runs the caller and writes the VCF. Returns the number of records written.
+/// Writes one chunk's records into the gVCF: variant records and blocks in position order.
+/// `spill` is how far (contig, end) the variant records written so far reach; blocks of a
+/// following chunk are trimmed so no base is covered twice.
+fn write_gvcf_chunk(
+    w: &mut VcfWriter,
+    chunk: &Region,
+    out: &ChunkCalls,
+    spill: &mut (String, u64),
+) -> Result<()> {
+    let mut blocks = out.blocks.iter().peekable();
+    let mut calls = out.calls.iter().peekable();
+    loop {
+        let next_block = blocks.peek().map(|b| b.start);
+        let next_call = calls.peek().map(|c| c.candidate.pos.0);
+        match (next_block, next_call) {
+            (None, None) => return Ok(()),
+            (Some(bs), cs) if cs.is_none_or(|cs| bs < cs) => {
+                let mut b = blocks.next().expect("peeked").clone();
+                if spill.0 == chunk.contig && spill.1 > b.start {
+                    if spill.1 >= b.end {
+                        continue;
+                    }
+                    b.start = spill.1;
+                }
+                let base = out.seq[(b.start - chunk.start.0) as usize];
+                w.write_block(&chunk.contig, &b, base)?;
+            }
+            _ => {
+                let c = calls.next().expect("peeked");
+                w.write(c)?;
+                let end = c.candidate.pos.0 + c.candidate.ref_len();
+                if spill.0 != chunk.contig {
+                    *spill = (chunk.contig.clone(), end);
+                } else {
+                    spill.1 = spill.1.max(end);
+                }
+            }
+        }
+    }
+}
+
+/// Runs the caller and writes the VCF (and gVCF). Returns the number of VCF records.
 pub fn run(job: CallJob, settings: &CallSettings) -> Result<u64> {
     let device = settings.device.resolve()?;
     model::set_torch_threads(1);
@@ -150,7 +235,6 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<u64> {
         model_sha256: job.model.card.weights_sha256.clone(),
         contigs: job.reference.contigs.clone(),
     };
-    let header = vcf::header(&provenance)?;
     let chunks = region::chunks(&job.regions, settings.chunk_size);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(settings.threads)
@@ -174,19 +258,28 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<u64> {
         reference: job.reference,
         model: job.model,
         settings,
+        gvcf: job.gvcf_output.is_some(),
     };
-    let mut writer = VcfWriter::create(job.output, header)?;
+    let mut writer = VcfWriter::create(job.output, vcf::header(&provenance, false)?, false)?;
+    let mut gwriter = match job.gvcf_output {
+        Some(g) => Some(VcfWriter::create(g, vcf::header(&provenance, true)?, true)?),
+        None => None,
+    };
+    let mut spill = (String::new(), 0u64);
     let mut n = 0u64;
     pool.install(|| {
         region::run_ordered(
             &caller,
             &chunks,
             settings.threads * 4,
-            |_, calls| {
-                for c in &calls {
+            |chunk, out| {
+                for c in &out.calls {
                     writer.write(c)?;
                 }
-                n += calls.len() as u64;
+                if let Some(g) = gwriter.as_mut() {
+                    write_gvcf_chunk(g, chunk, &out, &mut spill)?;
+                }
+                n += out.calls.len() as u64;
                 Ok(())
             },
             |k| {
@@ -197,6 +290,9 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<u64> {
         )
     })?;
     writer.finish()?;
+    if let Some(g) = gwriter {
+        g.finish()?;
+    }
     if let Some(b) = bar {
         b.finish_and_clear();
     }

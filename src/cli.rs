@@ -109,6 +109,12 @@ struct CallArgs {
     /// Model: a name (default: the embedded illumina-wgs) or a directory with card.json + model.ot.
     #[arg(long, value_name = "NAME|PATH")]
     model: Option<String>,
+    /// Also write a gVCF (variant records with <*> plus GQ-banded reference blocks); `.gz` = BGZF + .tbi.
+    #[arg(long, value_name = "OUT.g.vcf.gz")]
+    gvcf: Option<String>,
+    /// GQ band lower bounds for merging gVCF reference blocks.
+    #[arg(long, default_value = "0,1,2,3,5,7,10,15,20,30,40,50,60", value_parser = crate::gvcf::parse_bands)]
+    gvcf_gq_bands: crate::gvcf::GqBands,
     /// Sample name for the VCF (default: the read group's SM, else the file stem).
     #[arg(long)]
     sample: Option<String>,
@@ -165,6 +171,12 @@ fn run_call(a: CallArgs) -> Result<i32> {
     if a.threads == 0 {
         bail!("--threads must be at least 1");
     }
+    if a.gvcf
+        .as_deref()
+        .is_some_and(|g| g == a.output || (g == "-" && a.output == "-"))
+    {
+        bail!("--gvcf must name a different file from --output");
+    }
     let reference = Reference::open(&a.reference)?;
     let alignments = Alignments::open(&a.reads, &reference, a.pileup.read_filter())?;
     let model = Model::find(a.model.as_deref())?;
@@ -186,6 +198,7 @@ fn run_call(a: CallArgs) -> Result<i32> {
         chunk_size: a.pileup.chunk_size.max(1000),
         threads: a.threads,
         quiet: a.quiet,
+        gvcf_bands: a.gvcf_gq_bands.0.clone(),
     };
     let job = CallJob {
         reference: &reference,
@@ -193,6 +206,7 @@ fn run_call(a: CallArgs) -> Result<i32> {
         model: &model,
         regions,
         output: &a.output,
+        gvcf_output: a.gvcf.as_deref(),
         sample,
         command_line: command_line(),
     };

@@ -6,6 +6,7 @@ mod candidates;
 mod cli;
 mod eval;
 mod genotype;
+mod gvcf;
 mod model;
 mod reads;
 mod realign;

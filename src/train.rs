@@ -151,7 +151,7 @@ impl RegionProcessor for Labeller<'_> {
 
     fn process(&self, (src, refr): &mut Self::State, chunk: &Region) -> Result<ChunkExamples> {
         let mut out = ChunkExamples::default();
-        let p = pileup_chunk(src, refr, chunk, &self.pileup.candidate_config())?;
+        let p = pileup_chunk(src, refr, chunk, &self.pileup.candidate_config(), false)?;
         let is_valid = (chunk.start.0 / self.pileup.chunk_size) % self.validation_every
             == self.validation_every - 1;
         let c = &chunk.contig;

@@ -3,13 +3,17 @@
 //! the output discipline: `-` is plain VCF on stdout; `*.vcf.gz` is BGZF with a `.tbi`
 //! beside it; files are written under a temporary name and renamed only when complete.
 use crate::genotype::Call;
-use crate::region::Pos1;
+use crate::gvcf::RefBlock;
+use crate::region::{Pos0, Pos1};
 use anyhow::{Context, Result};
 use noodles_core::Position;
 use noodles_vcf::{
     self as vcf,
     header::record::value::{
-        map::{format::Number as FNumber, format::Type as FType, Contig, Filter, Format, Other},
+        map::{
+            format::Number as FNumber, format::Type as FType, info::Number as INumber,
+            info::Type as IType, AlternativeAllele, Contig, Filter, Format, Info, Other,
+        },
         Map,
     },
     variant::io::Write as _,
@@ -32,7 +36,8 @@ pub struct Provenance {
     pub contigs: Vec<(String, u64)>,
 }
 
-pub fn header(p: &Provenance) -> Result<vcf::Header> {
+/// The VCF header; with `gvcf`, also the `<*>` allele, `END` and `MIN_DP` of reference blocks.
+pub fn header(p: &Provenance, gvcf: bool) -> Result<vcf::Header> {
     use vcf::header::record::Value as HV;
     let mut b = vcf::Header::builder()
         .set_file_format(vcf::header::FileFormat::new(4, 3))
@@ -85,6 +90,21 @@ pub fn header(p: &Provenance) -> Result<vcf::Header> {
                 "Phred-scaled genotype likelihoods rounded to the closest integer",
             ),
         );
+    if gvcf {
+        b = b
+            .add_info(
+                "END",
+                Map::<Info>::new(INumber::Count(1), IType::Integer, "Last position of the reference block (1-based)"),
+            )
+            .add_format(
+                "MIN_DP",
+                Map::<Format>::new(FNumber::Count(1), FType::Integer, "Minimum read depth over the reference block"),
+            )
+            .add_alternative_allele(
+                "*",
+                Map::<AlternativeAllele>::new("Any allele other than those listed (reference blocks and <*> in variant records)"),
+            );
+    }
     for (name, len) in &p.contigs {
         let mut c = Map::<Contig>::new();
         *c.length_mut() = Some(*len as usize);
@@ -115,7 +135,9 @@ pub fn header(p: &Provenance) -> Result<vcf::Header> {
     Ok(b.add_sample_name(p.sample.as_str()).build())
 }
 
-fn record(call: &Call) -> Result<vcf::variant::RecordBuf> {
+/// A call's record; in a gVCF, with `<*>` appended to ALT and AD, VAF and PL extended for it
+/// (genotypes with `<*>` get the largest PL of the called alleles: never more likely).
+fn record(call: &Call, gvcf: bool) -> Result<vcf::variant::RecordBuf> {
     let c = &call.candidate;
     let g = &call.genotype;
     let keys: Keys = ["GT", "GQ", "DP", "AD", "VAF", "PL"]
@@ -123,25 +145,31 @@ fn record(call: &Call) -> Result<vcf::variant::RecordBuf> {
         .map(String::from)
         .collect();
     let depth = c.depth.max(1) as f32;
+    let mut ad: Vec<u32> = c.allele_depths.clone();
+    let mut pl = g.pl.clone();
+    let mut alts = call.alts.clone();
+    if gvcf {
+        ad.push(0);
+        let worst = pl.iter().copied().max().unwrap_or(0);
+        pl.extend(std::iter::repeat_n(worst, alts.len() + 2));
+        alts.push("<*>".to_string());
+    }
     let gt = format!("{}/{}", g.alleles[0], g.alleles[1]);
     let values = vec![
         Some(Value::Genotype(gt.parse().context("genotype")?)),
         Some(Value::from(g.gq as i32)),
         Some(Value::from(c.depth as i32)),
         Some(Value::from(
-            c.allele_depths
-                .iter()
-                .map(|&d| Some(d as i32))
-                .collect::<Vec<_>>(),
+            ad.iter().map(|&d| Some(d as i32)).collect::<Vec<_>>(),
         )),
         Some(Value::from(
-            c.allele_depths[1..]
+            ad[1..]
                 .iter()
                 .map(|&d| Some((d as f32 / depth * 1e4).round() / 1e4))
                 .collect::<Vec<_>>(),
         )),
         Some(Value::from(
-            g.pl.iter().map(|&v| Some(v as i32)).collect::<Vec<_>>(),
+            pl.iter().map(|&v| Some(v as i32)).collect::<Vec<_>>(),
         )),
     ];
     let pos = Position::try_from(Pos1::from(c.pos).0 as usize).context("position")?;
@@ -149,13 +177,44 @@ fn record(call: &Call) -> Result<vcf::variant::RecordBuf> {
         .set_reference_sequence_name(c.contig.as_str())
         .set_variant_start(pos)
         .set_reference_bases(call.reference.as_str())
-        .set_alternate_bases(AlternateBases::from(call.alts.clone()))
+        .set_alternate_bases(AlternateBases::from(alts))
         .set_quality_score(((g.qual * 10.0).round() / 10.0) as f32)
         .set_filters(
             [g.filter.as_str().to_string()]
                 .into_iter()
                 .collect::<Filters>(),
         )
+        .set_samples(Samples::new(keys, vec![values]))
+        .build())
+}
+
+/// A gVCF reference block record: `<*>`, `END`, `GT:GQ:MIN_DP:PL` (`./.` without coverage).
+fn block_record(contig: &str, b: &RefBlock, ref_base: u8) -> Result<vcf::variant::RecordBuf> {
+    use noodles_vcf::variant::record_buf::info::field::Value as IValue;
+    let keys: Keys = ["GT", "GQ", "MIN_DP", "PL"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let gt = if b.no_call() { "./." } else { "0/0" };
+    let values = vec![
+        Some(Value::Genotype(gt.parse().context("genotype")?)),
+        Some(Value::from(b.min_gq as i32)),
+        Some(Value::from(b.min_dp as i32)),
+        Some(Value::from(
+            b.pl.iter().map(|&v| Some(v as i32)).collect::<Vec<_>>(),
+        )),
+    ];
+    let info = [("END".to_string(), Some(IValue::Integer(b.end as i32)))]
+        .into_iter()
+        .collect();
+    Ok(vcf::variant::RecordBuf::builder()
+        .set_reference_sequence_name(contig)
+        .set_variant_start(
+            Position::try_from(Pos1::from(Pos0(b.start)).0 as usize).context("position")?,
+        )
+        .set_reference_bases(String::from_utf8_lossy(&[ref_base]).to_string())
+        .set_alternate_bases(AlternateBases::from(vec!["<*>".to_string()]))
+        .set_info(info)
         .set_samples(Samples::new(keys, vec![values]))
         .build())
 }
@@ -170,6 +229,7 @@ enum Sink {
 pub struct VcfWriter {
     writer: Option<vcf::io::Writer<Box<dyn Write + Send>>>,
     header: vcf::Header,
+    gvcf: bool,
     sink: Sink,
     tmp: PathBuf,
     dest: PathBuf,
@@ -194,8 +254,8 @@ pub fn commit(tmp: &Path, dest: &Path) -> Result<()> {
 }
 
 impl VcfWriter {
-    /// Opens `dest` (`-` for stdout) and writes the header.
-    pub fn create(dest: &str, header: vcf::Header) -> Result<Self> {
+    /// Opens `dest` (`-` for stdout) and writes the header; `gvcf` selects gVCF records.
+    pub fn create(dest: &str, header: vcf::Header, gvcf: bool) -> Result<Self> {
         let destp = PathBuf::from(dest);
         let tmp = temp_path(&destp);
         let (sink, inner): (Sink, Box<dyn Write + Send>) = if dest == "-" {
@@ -221,6 +281,7 @@ impl VcfWriter {
         let mut w = VcfWriter {
             writer: None,
             header,
+            gvcf,
             sink,
             tmp,
             dest: destp,
@@ -233,7 +294,15 @@ impl VcfWriter {
     }
 
     pub fn write(&mut self, call: &Call) -> Result<()> {
-        let rec = record(call)?;
+        let rec = record(call, self.gvcf)?;
+        let w = self.writer.as_mut().context("writer already finished")?;
+        w.write_variant_record(&self.header, &rec)
+            .with_context(|| format!("{}: write error", self.dest.display()))
+    }
+
+    /// Writes a gVCF reference block.
+    pub fn write_block(&mut self, contig: &str, block: &RefBlock, ref_base: u8) -> Result<()> {
+        let rec = block_record(contig, block, ref_base)?;
         let w = self.writer.as_mut().context("writer already finished")?;
         w.write_variant_record(&self.header, &rec)
             .with_context(|| format!("{}: write error", self.dest.display()))

@@ -1,0 +1,272 @@
+//! gVCF: a reference-confidence model for every position and the GQ-banded reference blocks
+//! that cover everything between variant records, for joint genotyping (GLnexus, `bcftools
+//! merge --gvcf`, GATK GenotypeGVCFs).
+//!
+//! Reference confidence at one position comes from the read bases there and their base
+//! qualities, as in GATK's and DeepVariant's reference models: with error rate `e = 10^(-Q/10)`,
+//! a base matching the reference has likelihood `1 − e` under 0/0, `e/3` under 1/1 (the alt
+//! being any other base) and their mean under 0/1; a mismatching base the reverse. Reads
+//! with a deletion over the position count as mismatching at Q20. With a flat prior, GQ =
+//! −10·log10(1 − P(0/0)) (capped at 99) and PL are the Phred-scaled likelihoods of 0/0, 0/1
+//! and 1/1 against the best. Consecutive positions merge into one block while their GQ stays
+//! in the same band; a block reports its minimum GQ, minimum depth and element-wise minimum
+//! PL. Positions without coverage form `./.` blocks with depth 0. Blocks never cross a chunk
+//! boundary, and chunks lie on a fixed grid, so blocks do not depend on `--threads`.
+use crate::genotype::MAX_GQ;
+use crate::reads::Read;
+use crate::realign::IndelKind;
+use crate::region::Region;
+
+/// Likelihood evidence at one position.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Evidence {
+    /// Reads covering the position.
+    pub depth: u32,
+    /// Natural-log likelihoods of 0/0, 0/1, 1/1.
+    pub ll: [f64; 3],
+}
+
+/// A reference block: `[start, end)`, 0-based.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefBlock {
+    pub start: u64,
+    pub end: u64,
+    pub min_gq: u32,
+    pub min_dp: u32,
+    pub pl: [u32; 3],
+}
+
+impl RefBlock {
+    /// No read covers the block: written `./.`.
+    pub fn no_call(&self) -> bool {
+        self.min_dp == 0
+    }
+}
+
+/// Per-quality log-likelihood terms: (log(1−e), log(e/3), log((1−e)/2 + e/6)).
+fn terms(q: u8) -> (f64, f64, f64) {
+    let e = 10f64.powf(-(q.max(1) as f64) / 10.0).min(0.75);
+    (
+        (1.0 - e).ln(),
+        (e / 3.0).ln(),
+        ((1.0 - e) / 2.0 + e / 6.0).ln(),
+    )
+}
+
+/// Evidence for every position of `chunk`.
+pub fn evidence(
+    chunk: &Region,
+    reads: &[Read],
+    refw: &crate::reference::RefWindow,
+    min_base_qual: u8,
+) -> Vec<Evidence> {
+    let table: Vec<(f64, f64, f64)> = (0..=93u8).map(terms).collect();
+    let (cs, ce) = (chunk.start.0, chunk.end.0);
+    let mut ev = vec![Evidence::default(); (ce - cs) as usize];
+    for r in reads {
+        for p in r.start.max(cs)..r.end.min(ce) {
+            ev[(p - cs) as usize].depth += 1;
+        }
+        for b in &r.blocks {
+            let (s, e) = (b.ref_start.max(cs), (b.ref_start + b.len as u64).min(ce));
+            for p in s..e {
+                let i = (b.read_start as u64 + p - b.ref_start) as usize;
+                let q = r.qual.get(i).copied().unwrap_or(0);
+                if q < min_base_qual {
+                    continue;
+                }
+                let (ok, err, het) = table[q.min(93) as usize];
+                let x = &mut ev[(p - cs) as usize].ll;
+                if r.seq[i] == refw.base(p) {
+                    x[0] += ok;
+                    x[2] += err;
+                } else {
+                    x[0] += err;
+                    x[2] += ok;
+                }
+                x[1] += het;
+            }
+        }
+        for d in &r.indels {
+            if let IndelKind::Del(n) = d.kind {
+                let (ok, err, het) = table[20];
+                for p in (d.anchor + 1).max(cs)..(d.anchor + 1 + n as u64).min(ce) {
+                    let x = &mut ev[(p - cs) as usize].ll;
+                    x[0] += err;
+                    x[1] += het;
+                    x[2] += ok;
+                }
+            }
+        }
+    }
+    ev
+}
+
+/// GQ of hom-ref and PL of (0/0, 0/1, 1/1) from log-likelihoods.
+pub fn confidence(ll: &[f64; 3]) -> (u32, [u32; 3]) {
+    let max = ll.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let w: Vec<f64> = ll.iter().map(|l| (l - max).exp()).collect();
+    let total: f64 = w.iter().sum();
+    let not_ref = (w[1] + w[2]) / total;
+    let gq = (-10.0 * not_ref.max(1e-10).log10())
+        .round()
+        .clamp(0.0, MAX_GQ as f64) as u32;
+    let to_pl = |l: f64| {
+        ((max - l) * 10.0 / std::f64::consts::LN_10)
+            .round()
+            .min(9999.0) as u32
+    };
+    (gq, [to_pl(ll[0]), to_pl(ll[1]), to_pl(ll[2])])
+}
+
+/// Index of the band `gq` falls in (`bands` ascending lower bounds).
+fn band(gq: u32, bands: &[u32]) -> usize {
+    bands.partition_point(|&b| b <= gq)
+}
+
+/// Reference blocks over `chunk`, skipping positions in `covered` (sorted `[start, end)`
+/// spans of the variant records).
+pub fn blocks(
+    chunk: &Region,
+    ev: &[Evidence],
+    covered: &[(u64, u64)],
+    bands: &[u32],
+) -> Vec<RefBlock> {
+    let cs = chunk.start.0;
+    let mut mask = vec![false; ev.len()];
+    for &(s, e) in covered {
+        for p in s.max(cs)..e.min(chunk.end.0) {
+            mask[(p - cs) as usize] = true;
+        }
+    }
+    let mut out: Vec<RefBlock> = Vec::new();
+    let mut cur: Option<(RefBlock, usize)> = None;
+    for (i, e) in ev.iter().enumerate() {
+        if mask[i] {
+            out.extend(cur.take().map(|c| c.0));
+            continue;
+        }
+        let p = cs + i as u64;
+        let (gq, pl) = if e.depth == 0 {
+            (0, [0, 0, 0])
+        } else {
+            confidence(&e.ll)
+        };
+        // no-coverage positions form their own blocks, apart from the banded ones
+        let key = if e.depth == 0 {
+            usize::MAX
+        } else {
+            band(gq, bands)
+        };
+        match &mut cur {
+            Some((b, k)) if *k == key => {
+                b.end = p + 1;
+                b.min_gq = b.min_gq.min(gq);
+                b.min_dp = b.min_dp.min(e.depth);
+                for (x, y) in b.pl.iter_mut().zip(pl) {
+                    *x = (*x).min(y);
+                }
+            }
+            _ => {
+                out.extend(cur.take().map(|c| c.0));
+                cur = Some((
+                    RefBlock {
+                        start: p,
+                        end: p + 1,
+                        min_gq: gq,
+                        min_dp: e.depth,
+                        pl,
+                    },
+                    key,
+                ));
+            }
+        }
+    }
+    out.extend(cur.map(|c| c.0));
+    out
+}
+
+/// GQ band lower bounds, ascending from 0.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GqBands(pub Vec<u32>);
+
+/// Parses `--gvcf-gq-bands` (`0,1,2,3,5,…`): strictly ascending, starting at 0.
+pub fn parse_bands(text: &str) -> Result<GqBands, String> {
+    let v: Vec<u32> = text
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("'{s}' is not a GQ value"))
+        })
+        .collect::<Result<_, _>>()?;
+    if v.first() != Some(&0) || v.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(format!("'{text}': bands must start at 0 and ascend"));
+    }
+    Ok(GqBands(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confident_reference_from_many_matching_bases() {
+        let (ok, err, het) = terms(30);
+        let ll = [30.0 * ok, 30.0 * het, 30.0 * err];
+        let (gq, pl) = confidence(&ll);
+        assert_eq!(gq, 90); // 30 x -10*log10(0.5)
+        assert_eq!(pl[0], 0);
+        assert!(pl[1] > 80 && pl[2] > pl[1]);
+        // two reads only: low confidence
+        let (gq2, _) = confidence(&[2.0 * ok, 2.0 * het, 2.0 * err]);
+        assert!(gq2 < 10, "gq {gq2}");
+        // half the bases disagree: not reference
+        let (gq3, pl3) = confidence(&[10.0 * ok + 10.0 * err, 20.0 * het, 10.0 * ok + 10.0 * err]);
+        assert_eq!(gq3, 0);
+        assert_eq!(pl3[1], 0);
+    }
+
+    #[test]
+    fn blocks_follow_bands_and_skip_records() {
+        let chunk = Region::new("c", 100, 110);
+        let (ok, err, het) = terms(30);
+        let strong = Evidence {
+            depth: 30,
+            ll: [30.0 * ok, 30.0 * het, 30.0 * err],
+        };
+        let weak = Evidence {
+            depth: 2,
+            ll: [2.0 * ok, 2.0 * het, 2.0 * err],
+        };
+        let none = Evidence::default();
+        let ev = vec![
+            strong, strong, strong, weak, weak, strong, strong, none, none, strong,
+        ];
+        let b = blocks(
+            &chunk,
+            &ev,
+            &[(105, 106)],
+            &[0, 1, 2, 3, 5, 7, 10, 15, 20, 30, 40, 50, 60],
+        );
+        let spans: Vec<(u64, u64)> = b.iter().map(|b| (b.start, b.end)).collect();
+        assert_eq!(
+            spans,
+            vec![(100, 103), (103, 105), (106, 107), (107, 109), (109, 110)]
+        );
+        assert!(b[2].min_gq >= 60 && b[0].min_gq >= 60);
+        assert!(b[3].no_call() && b[3].min_gq == 0);
+        assert_eq!(b[1].min_dp, 2);
+    }
+
+    #[test]
+    fn band_lists_are_checked() {
+        assert_eq!(
+            parse_bands("0,1,2,5,20").unwrap(),
+            GqBands(vec![0, 1, 2, 5, 20])
+        );
+        assert!(parse_bands("1,2").is_err());
+        assert!(parse_bands("0,5,5").is_err());
+        assert!(parse_bands("0,x").is_err());
+    }
+}
