@@ -63,10 +63,10 @@ fn tensors_for(
     refw: &RefWindow,
     min_bq: u8,
 ) -> Vec<PileupTensor> {
-    let rb = refw.base(c.pos.0);
+    let site = candidates::Site::new(c, refw);
     let cov: Vec<_> = candidates::covering(reads, max_span, c.pos.0)
         .into_iter()
-        .map(|i| (i, candidates::read_support(&reads[i], c, rb, min_bq)))
+        .map(|i| (i, candidates::read_support(&reads[i], &site, min_bq)))
         .collect();
     let rows = tensor::select_rows(reads, &cov, c.pos.0);
     (0..c.alts.len())

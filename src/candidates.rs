@@ -97,14 +97,67 @@ pub enum Support {
     Other,
 }
 
-/// The allele `read` carries at the candidate, or `None` when it is not informative there
-/// (does not cover the anchor, low base quality, or ends at the anchor of an indel site).
-pub fn read_support(
-    read: &Read,
-    cand: &Candidate,
-    ref_base: u8,
-    min_base_qual: u8,
-) -> Option<Support> {
+/// Bases of aligned sequence a read needs beyond an indel's repeat span to count as
+/// evidence for the reference allele there.
+const INDEL_FLANK: u64 = 4;
+
+/// What judging reads at a candidate needs to know about the site.
+pub struct Site<'a> {
+    pub cand: &'a Candidate,
+    pub ref_base: u8,
+    /// End (exclusive) of the reference stretch any of the site's indels could be shifted
+    /// across (repeats), plus a flank; equal to the anchor + 1 for SNV-only sites.
+    pub span_end: u64,
+}
+
+impl<'a> Site<'a> {
+    pub fn new(cand: &'a Candidate, refw: &RefWindow) -> Self {
+        let p = cand.pos.0;
+        let mut span_end = p + 1;
+        for alt in &cand.alts {
+            let right = match alt {
+                AltAllele::Snv(_) => continue,
+                AltAllele::Del(n) => {
+                    let n = *n as u64;
+                    let mut a = p;
+                    while refw.base(a + 1) != b'N'
+                        && refw.base(a + 1) == refw.base(a + 1 + n)
+                        && a < p + 1000
+                    {
+                        a += 1;
+                    }
+                    a + 1 + n
+                }
+                AltAllele::Ins(seq) => {
+                    let mut s = seq.clone();
+                    let mut a = p;
+                    while refw.base(a + 1) != b'N'
+                        && s.first() == Some(&refw.base(a + 1))
+                        && a < p + 1000
+                    {
+                        s.rotate_left(1);
+                        a += 1;
+                    }
+                    a + 1
+                }
+            };
+            span_end = span_end.max(right + INDEL_FLANK);
+        }
+        Site {
+            cand,
+            ref_base: refw.base(p),
+            span_end,
+        }
+    }
+}
+
+/// The allele `read` carries at the candidate, or `None` when it is not informative there:
+/// it does not cover the anchor, its base there is below `min_base_qual`, or, at an indel
+/// site, it does not reach across the whole repeat the indel could sit in (a read that ends
+/// inside a repeat cannot show whether an insertion or deletion is there, and aligners often
+/// clip such reads rather than place the indel).
+pub fn read_support(read: &Read, site: &Site, min_base_qual: u8) -> Option<Support> {
+    let cand = site.cand;
     let p = cand.pos.0;
     let lookup = |a: &AltAllele| {
         cand.alts
@@ -115,15 +168,30 @@ pub fn read_support(
     if let Some(d) = read.indel_at(p) {
         return Some(lookup(&d.kind.clone().into()));
     }
+    let has_indel = cand.alts.iter().any(AltAllele::is_indel);
+    if has_indel {
+        // an indel of the same kind and length placed elsewhere in the repeat is the same allele
+        if let Some(d) = read
+            .indels
+            .iter()
+            .find(|d| d.anchor > p && d.anchor < site.span_end)
+        {
+            let same = cand.alts.iter().position(|a| match (a, &d.kind) {
+                (AltAllele::Del(n), IndelKind::Del(m)) => n == m,
+                (AltAllele::Ins(x), IndelKind::Ins(y)) => x.len() == y.len(),
+                _ => false,
+            });
+            return Some(same.map_or(Support::Other, Support::Alt));
+        }
+    }
     let (base, q) = read.base_at(p)?;
     if q < min_base_qual || base == b'N' {
         return None;
     }
-    let has_indel = cand.alts.iter().any(AltAllele::is_indel);
-    if has_indel && read.end <= p + cand.ref_len() {
-        return None; // cannot tell whether the indel follows
+    if has_indel && (read.end < site.span_end || read.start + 1 > p) {
+        return None; // cannot tell whether the indel is there
     }
-    if base == ref_base {
+    if base == site.ref_base {
         Some(Support::Ref)
     } else {
         Some(lookup(&AltAllele::Snv(base)))
@@ -230,11 +298,11 @@ pub fn find(
                 depth: 0,
                 allele_depths: Vec::new(),
             };
-            let rb = refw.base(p);
             let idx = covering(reads, max_span, p);
             let mut ad = vec![0u32; cand.alts.len() + 1];
+            let site = Site::new(&cand, refw);
             for &i in &idx {
-                match read_support(&reads[i], &cand, rb, cfg.min_base_qual) {
+                match read_support(&reads[i], &site, cfg.min_base_qual) {
                     Some(Support::Ref) => ad[0] += 1,
                     Some(Support::Alt(k)) => ad[k + 1] += 1,
                     _ => {}

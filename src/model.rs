@@ -3,8 +3,8 @@
 //! verifying model files (weights + JSON model card), batched inference producing
 //! [`Prediction`]s, and the optimisation loop used by `callvar train`.
 //!
-//! Architecture (`cnn-lstm-v1`): input `[B, 8, 48, 33]` (channels, read rows, positions),
-//! scaled to `[0, 1]`; conv 3x3 (8→16) + ReLU; conv 3x3 (16→24) + ReLU; mean and max over the
+//! Architecture (`cnn-lstm-v1`): input `[B, 9, 48, 33]` (channels, read rows, positions),
+//! scaled to `[0, 1]`; conv 3x3 (9→16) + ReLU; conv 3x3 (16→24) + ReLU; mean and max over the
 //! read rows → `[B, 48, 33]`; a bidirectional LSTM (hidden 32) along the 33 positions; the
 //! LSTM output at the centre column and its mean over positions (128 values) → linear 64 +
 //! ReLU → linear 3: logits for 0, 1 or 2 copies of the candidate allele.
@@ -18,7 +18,7 @@ use tch::{Device, Kind, Tensor};
 
 include!(concat!(env!("OUT_DIR"), "/default_model.rs"));
 
-pub const ARCHITECTURE: &str = "cnn-lstm-v1: conv3x3(8->16)+relu, conv3x3(16->24)+relu, \
+pub const ARCHITECTURE: &str = "cnn-lstm-v1: conv3x3(9->16)+relu, conv3x3(16->24)+relu, \
 mean+max over reads, biLSTM(48->32x2) over positions, [centre, mean] -> fc(128->64)+relu -> fc(64->3)";
 /// Name of the model embedded in the binary, used when `--model` is not given.
 pub const DEFAULT_MODEL: &str = "illumina-wgs";

@@ -39,6 +39,8 @@ pub struct Read {
     pub qual: Vec<u8>,
     pub blocks: Vec<Block>,
     pub indels: Vec<Indel>,
+    /// Soft-clipped bases before the first and after the last aligned base.
+    pub clips: [u32; 2],
 }
 
 impl Read {
@@ -313,6 +315,11 @@ fn decode(rec: &bam::Record, refw: &RefWindow) -> Read {
     let (blocks, indels) = realign::align_read(start, &ops, &seq, &qual, refw);
     let end = rec.cigar().end_pos().max(0) as u64;
     let mate = (rec.flags() & 0xC0) as u64;
+    let clip = |op: Option<&Op>| match op {
+        Some(Op::SoftClip(n)) => *n,
+        _ => 0,
+    };
+    let clips = [clip(ops.first()), clip(ops.last())];
     Read {
         key: stable_hash(rec.qname(), mate),
         start,
@@ -323,5 +330,6 @@ fn decode(rec: &bam::Record, refw: &RefWindow) -> Read {
         qual,
         blocks,
         indels,
+        clips,
     }
 }

@@ -1,7 +1,7 @@
 //! Pileup tensors: one per (candidate, alternate allele), the network's whole view of a site.
 //!
 //! Layout (version [`LAYOUT_VERSION`]): `u8` values, channel-major `[C][H][W]` with
-//! `C = CHANNELS.len()` (8), `H = HEIGHT` (48) rows and `W = WIDTH` (33) columns. Column
+//! `C = CHANNELS.len()` (9), `H = HEIGHT` (48) rows and `W = WIDTH` (33) columns. Column
 //! `CENTRE` (16) is the candidate's anchor position; column `j` is reference position
 //! `anchor - 16 + j`. Row 0 is the reference sequence; rows 1.. are reads covering the anchor,
 //! at most `HEIGHT - 1`, chosen by a stable hash of read name and position when deeper
@@ -15,7 +15,7 @@ use crate::realign::IndelKind;
 use crate::reference::RefWindow;
 
 /// Version of the layout above; models record it and `call` refuses a mismatch.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 pub const HEIGHT: usize = 48;
 pub const WIDTH: usize = 33;
 pub const CENTRE: usize = WIDTH / 2;
@@ -28,15 +28,16 @@ pub struct ChannelSpec {
 }
 
 /// The channel registry: index in this list = channel index in the tensor.
-pub const CHANNELS: [ChannelSpec; 8] = [
+pub const CHANNELS: [ChannelSpec; 9] = [
     ChannelSpec { name: "base", encoding: "A=63 C=127 G=191 T=255, N or none=0" },
     ChannelSpec { name: "base_quality", encoding: "min(Q,40)*255/40; reference row 255" },
     ChannelSpec { name: "mapping_quality", encoding: "min(MAPQ,60)*255/60 wherever the read is aligned (bases and deletions); reference row 255" },
     ChannelSpec { name: "strand", encoding: "forward=255 reverse=127 wherever the read is aligned" },
-    ChannelSpec { name: "supports_allele", encoding: "whole row: 255 carries this alt allele, 127 another candidate alt, 0 otherwise" },
+    ChannelSpec { name: "supports_allele", encoding: "whole row: 255 carries this alt allele, 170 another candidate alt, 85 the reference, 0 uninformative or another allele" },
     ChannelSpec { name: "differs_from_ref", encoding: "255 where the read base differs from the reference base" },
     ChannelSpec { name: "insertion", encoding: "at the base before an insertion: min(length,10)*25" },
     ChannelSpec { name: "deletion", encoding: "255 on each deleted reference position" },
+    ChannelSpec { name: "soft_clip", encoding: "at a read's first/last aligned base when soft-clipped there: min(clipped bases,10)*25" },
 ];
 const BASE: usize = 0;
 const BQ: usize = 1;
@@ -46,6 +47,7 @@ const SUPPORT: usize = 4;
 const DIFF: usize = 5;
 const INS: usize = 6;
 const DEL: usize = 7;
+const CLIP: usize = 8;
 
 /// Values per tensor.
 pub const SIZE: usize = CHANNELS.len() * HEIGHT * WIDTH;
@@ -120,7 +122,8 @@ pub fn build(
         let strand = if r.reverse { 127 } else { 255 };
         let support = match s {
             Some(Support::Alt(k)) if k == alt => 255,
-            Some(Support::Alt(_)) => 127,
+            Some(Support::Alt(_)) => 170,
+            Some(Support::Ref) => 85,
             _ => 0,
         };
         let mark = |data: &mut Vec<u8>, w: usize| {
@@ -141,6 +144,11 @@ pub fn build(
                     data[at(DIFF, row, w)] = 255;
                 }
                 mark(&mut data, w);
+            }
+        }
+        for (end, pos) in [(0, r.start), (1, r.end.saturating_sub(1))] {
+            if let (true, Some(w)) = (r.clips[end] > 0, col(pos)) {
+                data[at(CLIP, row, w)] = (r.clips[end].min(10) * 25) as u8;
             }
         }
         for d in &r.indels {
@@ -182,6 +190,7 @@ mod tests {
             qual: vec![30; seq.len()],
             blocks,
             indels,
+            clips: [0, 3],
         }
     }
 
@@ -243,7 +252,7 @@ mod tests {
         assert_eq!(at(BASE, 0, CENTRE), 63); // reference A at the anchor
                                              // row 1 is the deletion read (carries alt 1), row 2 the SNV read
         assert_eq!(at(SUPPORT, 1, CENTRE), 255);
-        assert_eq!(at(SUPPORT, 2, CENTRE), 127);
+        assert_eq!(at(SUPPORT, 2, CENTRE), 170);
         assert_eq!(at(DEL, 1, CENTRE + 1), 255);
         assert_eq!(at(DEL, 1, CENTRE + 2), 255);
         assert_eq!(at(DEL, 1, CENTRE + 3), 0);
@@ -252,6 +261,8 @@ mod tests {
         assert_eq!(at(DIFF, 2, CENTRE), 255);
         assert_eq!(at(BASE, 2, CENTRE), 191);
         assert_eq!(at(MQ, 3, CENTRE), 0); // empty row
+        assert_eq!(at(CLIP, 2, 29 - 20 + CENTRE), 75); // SNV read ends at 29, 3 bases clipped
+        assert_eq!(at(CLIP, 2, 28 - 20 + CENTRE), 0);
     }
 
     #[test]

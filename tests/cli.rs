@@ -336,13 +336,11 @@ fn bad_inputs_fail_cleanly() {
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
-    std::fs::write(
-        m.join("card.json"),
-        card.replace(
-            "\"tensor_layout_version\": 1",
-            "\"tensor_layout_version\": 0",
-        ),
-    )
+    std::fs::write(m.join("card.json"), {
+        let mut c: serde_json::Value = serde_json::from_str(&card).unwrap();
+        c["tensor_layout_version"] = serde_json::json!(0);
+        c.to_string()
+    })
     .unwrap();
     std::fs::copy(
         format!(
@@ -436,7 +434,32 @@ fn help_lists_every_command_and_flag() {
         "--min-mapq",
         "--min-qual",
         "--quiet",
+        "--gvcf",
+        "--gvcf-gq-bands",
     ] {
         assert!(h.contains(f), "call --help lacks {f}");
     }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let r = td("ref.fa.gz");
+    let bam = td("na12878.bam");
+    let o = callvar(&[
+        "call", "--ref", &r, "--reads", &bam, "-o", "-", "--device", "gpu",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr_of(&o).contains("'gpu' is not auto, cpu, cuda or cuda:N"));
+    let o = callvar(&[
+        "call",
+        "--ref",
+        &r,
+        "--reads",
+        &bam,
+        "-o",
+        "-",
+        "--gvcf-gq-bands",
+        "5,1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
 }
