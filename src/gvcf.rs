@@ -62,22 +62,33 @@ pub fn evidence(
 ) -> Vec<Evidence> {
     let table: Vec<(f64, f64, f64)> = (0..=93u8).map(terms).collect();
     let (cs, ce) = (chunk.start.0, chunk.end.0);
-    let mut ev = vec![Evidence::default(); (ce - cs) as usize];
+    let n = (ce - cs) as usize;
+    let mut ev = vec![Evidence::default(); n];
+    let mut depth_diff = vec![0i32; n + 1];
     for r in reads {
-        for p in r.start.max(cs)..r.end.min(ce) {
-            ev[(p - cs) as usize].depth += 1;
+        let (s, e) = (r.start.max(cs), r.end.min(ce));
+        if s < e {
+            depth_diff[(s - cs) as usize] += 1;
+            depth_diff[(e - cs) as usize] -= 1;
         }
         for b in &r.blocks {
             let (s, e) = (b.ref_start.max(cs), (b.ref_start + b.len as u64).min(ce));
-            for p in s..e {
-                let i = (b.read_start as u64 + p - b.ref_start) as usize;
-                let q = r.qual.get(i).copied().unwrap_or(0);
+            if s >= e {
+                continue;
+            }
+            let q0 = (b.read_start as u64 + s - b.ref_start) as usize;
+            let len = (e - s) as usize;
+            let bases = &r.seq[q0..q0 + len];
+            let quals = r.qual.get(q0..q0 + len).unwrap_or(&[]);
+            let refs = refw.slice_ref(s, e);
+            let out = &mut ev[(s - cs) as usize..(e - cs) as usize];
+            for (((x, &base), &q), &rb) in out.iter_mut().zip(bases).zip(quals).zip(refs) {
                 if q < min_base_qual {
                     continue;
                 }
                 let (ok, err, het) = table[q.min(93) as usize];
-                let x = &mut ev[(p - cs) as usize].ll;
-                if r.seq[i] == refw.base(p) {
+                let x = &mut x.ll;
+                if base == rb {
                     x[0] += ok;
                     x[2] += err;
                 } else {
@@ -98,6 +109,11 @@ pub fn evidence(
                 }
             }
         }
+    }
+    let mut depth = 0i32;
+    for (e, d) in ev.iter_mut().zip(&depth_diff) {
+        depth += d;
+        e.depth = depth as u32;
     }
     ev
 }

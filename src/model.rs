@@ -300,7 +300,7 @@ pub struct Scorer {
 
 impl Scorer {
     /// Scores tensors in fixed-size batches, in order.
-    pub fn predict(&self, tensors: &[PileupTensor]) -> Vec<Prediction> {
+    pub fn predict(&self, tensors: &[&PileupTensor]) -> Vec<Prediction> {
         let mut out = Vec::with_capacity(tensors.len());
         tch::no_grad(|| {
             for batch in tensors.chunks(BATCH) {

@@ -162,6 +162,11 @@ impl RefWindow {
             .unwrap_or(b'N')
     }
 
+    /// Bases of `[start, end)` without copying; must lie inside the window.
+    pub fn slice_ref(&self, start: u64, end: u64) -> &[u8] {
+        &self.seq[(start - self.start) as usize..(end - self.start) as usize]
+    }
+
     /// Bases of `[start, end)`, `N` outside the window.
     pub fn slice(&self, start: u64, end: u64) -> Vec<u8> {
         (start..end).map(|p| self.base(p)).collect()

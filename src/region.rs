@@ -241,8 +241,9 @@ pub fn chunks(regions: &[Region], size: u64) -> Vec<Region> {
 /// One stage of work over a chunk of the genome (perbase's region-processor pattern):
 /// `process` is called on many chunks in parallel; errors are returned, never panicked.
 pub trait RegionProcessor: Sync {
-    /// Per-worker state (open file handles, a model instance), built once per rayon job.
-    type State;
+    /// Per-worker state (open file handles, a model instance): built at most once per
+    /// worker thread and reused for every chunk that worker processes.
+    type State: Send;
     type Output: Send;
     fn init(&self) -> Result<Self::State>;
     fn process(&self, state: &mut Self::State, chunk: &Region) -> Result<Self::Output>;
@@ -258,18 +259,29 @@ pub fn run_ordered<P: RegionProcessor>(
     mut sink: impl FnMut(&Region, P::Output) -> Result<()>,
     mut progress: impl FnMut(usize),
 ) -> Result<()> {
+    // idle worker states: a task takes one (or builds one if none is free) and returns it
+    let idle: std::sync::Mutex<Vec<P::State>> = std::sync::Mutex::new(Vec::new());
+    let take = || {
+        idle.lock()
+            .map_err(|_| anyhow::anyhow!("worker state lock poisoned"))
+            .map(|mut v| v.pop())
+    };
     for group in chunks.chunks(window.max(1)) {
         let outputs: Vec<Result<P::Output>> = group
             .par_iter()
-            .map_init(
-                || processor.init(),
-                |state, chunk| match state {
-                    Ok(state) => processor
-                        .process(state, chunk)
-                        .with_context(|| format!("while processing {chunk}")),
-                    Err(e) => Err(anyhow::anyhow!("{e:#}")),
-                },
-            )
+            .map(|chunk| {
+                let mut state = match take()? {
+                    Some(s) => s,
+                    None => processor.init()?,
+                };
+                let out = processor
+                    .process(&mut state, chunk)
+                    .with_context(|| format!("while processing {chunk}"));
+                if let Ok(mut v) = idle.lock() {
+                    v.push(state);
+                }
+                out
+            })
             .collect();
         for (chunk, out) in group.iter().zip(outputs) {
             sink(chunk, out?)?;
