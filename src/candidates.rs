@@ -230,14 +230,8 @@ pub fn find(
     let (cs, ce) = (chunk.start.0, chunk.end.0);
     let n = (ce - cs) as usize;
     let mut counts = vec![[0u32; 4]; n];
-    let mut cov_diff = vec![0i64; n + 1];
     let mut indels: BTreeMap<(u64, IndelKind), u32> = BTreeMap::new();
     for r in reads {
-        let (s, e) = (r.start.max(cs), r.end.min(ce));
-        if s < e {
-            cov_diff[(s - cs) as usize] += 1;
-            cov_diff[(e - cs) as usize] -= 1;
-        }
         for b in &r.blocks {
             let (bs, be) = (b.ref_start.max(cs), (b.ref_start + b.len as u64).min(ce));
             for p in bs..be {
@@ -255,12 +249,7 @@ pub fn find(
             }
         }
     }
-    let mut cov = vec![0u32; n];
-    let mut run = 0i64;
-    for i in 0..n {
-        run += cov_diff[i];
-        cov[i] = run as u32;
-    }
+    let cov = crate::reads::coverage(reads, cs, ce);
     let mut by_pos: BTreeMap<u64, Vec<(u32, AltAllele)>> = BTreeMap::new();
     for (i, c) in counts.iter().enumerate() {
         let p = cs + i as u64;

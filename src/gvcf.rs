@@ -64,13 +64,7 @@ pub fn evidence(
     let (cs, ce) = (chunk.start.0, chunk.end.0);
     let n = (ce - cs) as usize;
     let mut ev = vec![Evidence::default(); n];
-    let mut depth_diff = vec![0i32; n + 1];
     for r in reads {
-        let (s, e) = (r.start.max(cs), r.end.min(ce));
-        if s < e {
-            depth_diff[(s - cs) as usize] += 1;
-            depth_diff[(e - cs) as usize] -= 1;
-        }
         for b in &r.blocks {
             let (s, e) = (b.ref_start.max(cs), (b.ref_start + b.len as u64).min(ce));
             if s >= e {
@@ -110,10 +104,8 @@ pub fn evidence(
             }
         }
     }
-    let mut depth = 0i32;
-    for (e, d) in ev.iter_mut().zip(&depth_diff) {
-        depth += d;
-        e.depth = depth as u32;
+    for (e, d) in ev.iter_mut().zip(crate::reads::coverage(reads, cs, ce)) {
+        e.depth = d;
     }
     ev
 }

@@ -62,6 +62,27 @@ impl Read {
     }
 }
 
+/// Reads covering each position of `[start, end)` (alignment span, deletions included).
+pub fn coverage(reads: &[Read], start: u64, end: u64) -> Vec<u32> {
+    let n = (end - start) as usize;
+    let mut diff = vec![0i64; n + 1];
+    for r in reads {
+        let (s, e) = (r.start.max(start), r.end.min(end));
+        if s < e {
+            diff[(s - start) as usize] += 1;
+            diff[(e - start) as usize] -= 1;
+        }
+    }
+    let mut run = 0i64;
+    diff[..n]
+        .iter()
+        .map(|d| {
+            run += d;
+            run as u32
+        })
+        .collect()
+}
+
 /// FNV-1a: a fixed hash, the same on every machine and run (unlike std's RandomState).
 pub fn stable_hash(bytes: &[u8], seed: u64) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed.wrapping_mul(0x100_0000_01b3);
