@@ -267,10 +267,6 @@ mod tests {
 
     #[test]
     fn downsampling_is_stable_and_bounded() {
-        let refw = RefWindow {
-            start: 0,
-            seq: vec![b'A'; 200],
-        };
         let reads: Vec<Read> = (0..100)
             .map(|k| {
                 read(
@@ -293,6 +289,5 @@ mod tests {
         let b = select_rows(&reads, &rev, 75);
         assert_eq!(a.len(), HEIGHT - 1);
         assert_eq!(a, b);
-        let _ = refw;
     }
 }

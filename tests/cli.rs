@@ -48,6 +48,18 @@ fn records(vcf_text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Calls the slice into `dir/calls.vcf.gz` with two threads, asserting success.
+fn call_to_file(dir: &Path) -> PathBuf {
+    let out = dir.join("calls.vcf.gz");
+    let o = call(
+        &td("na12878.bam"),
+        out.to_str().unwrap(),
+        &["--threads", "2"],
+    );
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    out
+}
+
 fn stdout_of(o: &Output) -> String {
     assert!(
         o.status.success(),
@@ -95,13 +107,7 @@ fn thread_count_does_not_change_records() {
 #[test]
 fn bgzipped_output_is_indexed_and_read_by_bcftools() {
     let d = tmpdir("bgzf");
-    let out = d.join("calls.vcf.gz");
-    let o = call(
-        &td("na12878.bam"),
-        out.to_str().unwrap(),
-        &["--threads", "2"],
-    );
-    assert!(o.status.success(), "{}", stderr_of(&o));
+    let out = call_to_file(&d);
     assert!(Path::new(&format!("{}.tbi", out.display())).is_file());
     let leftovers: Vec<_> = std::fs::read_dir(&d)
         .unwrap()
@@ -166,13 +172,7 @@ fn bgzipped_output_is_indexed_and_read_by_bcftools() {
 #[test]
 fn accuracy_on_na12878_slice_meets_the_bar() {
     let d = tmpdir("acc");
-    let out = d.join("calls.vcf.gz");
-    let o = call(
-        &td("na12878.bam"),
-        out.to_str().unwrap(),
-        &["--threads", "2"],
-    );
-    assert!(o.status.success(), "{}", stderr_of(&o));
+    let out = call_to_file(&d);
     let r = td("ref.fa.gz");
     let t = td("truth.vcf.gz");
     let c = td("confident.bed");
@@ -462,4 +462,50 @@ fn usage_errors_exit_2() {
         "5,1",
     ]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn scattered_shards_concatenate_to_the_whole() {
+    // a Nextflow-style scatter: two shards split off the chunk grid, then concatenated
+    let r = td("ref.fa.gz");
+    let bam = td("na12878.bam");
+    let run = |region: &str| {
+        let o = callvar(&[
+            "call",
+            "--ref",
+            &r,
+            "--reads",
+            &bam,
+            "--regions",
+            region,
+            "-o",
+            "-",
+            "--quiet",
+        ]);
+        records(&stdout_of(&o))
+    };
+    let mut parts = run("chr20:10000000-10007777");
+    parts.extend(run("chr20:10007778-10020000"));
+    assert_eq!(parts, run(REGION));
+    // and a BED file with the same two shards gives the same records in one run
+    let d = tmpdir("shards");
+    let bed = d.join("shards.bed");
+    std::fs::write(
+        &bed,
+        "chr20\t10007777\t10020000\nchr20\t9999999\t10007777\n",
+    )
+    .unwrap();
+    let o = callvar(&[
+        "call",
+        "--ref",
+        &r,
+        "--reads",
+        &bam,
+        "--regions-file",
+        bed.to_str().unwrap(),
+        "-o",
+        "-",
+        "--quiet",
+    ]);
+    assert_eq!(records(&stdout_of(&o)), parts);
 }

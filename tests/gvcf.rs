@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_callvar");
-const REGION: &str = "chr20:10000000-10020000";
+// the reads end near 10,020,100: the last few kb have no coverage (./. blocks)
+const REGION: &str = "chr20:10000000-10025000";
 const START: u64 = 10_000_000;
-const END: u64 = 10_020_000;
+const END: u64 = 10_025_000;
 
 fn td(name: &str) -> String {
     format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -108,7 +109,7 @@ fn gvcf_covers_every_base_once_and_repeats_the_vcf_calls() {
         }
     }
     assert!(blocks > 20, "expected many reference blocks, got {blocks}");
-    let _ = no_calls;
+    assert!(no_calls >= 1, "the uncovered tail is a ./. block");
     for p in START..=END {
         let b = block_cover.get(&p).copied().unwrap_or(0);
         let r = record_cover.get(&p).copied().unwrap_or(0);
