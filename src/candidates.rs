@@ -3,7 +3,7 @@
 //! count and allele-fraction thresholds set for recall, as a [`Candidate`] with up to two
 //! alternate alleles (the most a diploid genotype can carry).
 use crate::reads::Read;
-use crate::realign::{AltAllele, IndelKind};
+use crate::realign::{self, AltAllele, IndelKind};
 use crate::reference::RefWindow;
 use crate::region::{Pos0, Region};
 use std::collections::BTreeMap;
@@ -114,34 +114,8 @@ impl<'a> Site<'a> {
     pub fn new(cand: &'a Candidate, refw: &RefWindow) -> Self {
         let p = cand.pos.0;
         let mut span_end = p + 1;
-        for alt in &cand.alts {
-            let right = match alt {
-                AltAllele::Snv(_) => continue,
-                AltAllele::Del(n) => {
-                    let n = *n as u64;
-                    let mut a = p;
-                    while refw.base(a + 1) != b'N'
-                        && refw.base(a + 1) == refw.base(a + 1 + n)
-                        && a < p + 1000
-                    {
-                        a += 1;
-                    }
-                    a + 1 + n
-                }
-                AltAllele::Ins(seq) => {
-                    let mut s = seq.clone();
-                    let mut a = p;
-                    while refw.base(a + 1) != b'N'
-                        && s.first() == Some(&refw.base(a + 1))
-                        && a < p + 1000
-                    {
-                        s.rotate_left(1);
-                        a += 1;
-                    }
-                    a + 1
-                }
-            };
-            span_end = span_end.max(right + INDEL_FLANK);
+        for alt in cand.alts.iter().filter(|a| a.is_indel()) {
+            span_end = span_end.max(realign::repeat_end(p, alt, refw) + INDEL_FLANK);
         }
         Site {
             cand,

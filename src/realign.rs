@@ -167,6 +167,38 @@ pub fn left_align(indel: &mut Indel, min_anchor: u64, refw: &RefWindow) -> u64 {
     start - indel.anchor
 }
 
+/// End (exclusive) of the reference stretch a left-aligned indel anchored at `anchor` could
+/// be moved right across without changing the haplotype: the mirror of [`left_align`]. For
+/// an SNV, the base after the anchor.
+pub fn repeat_end(anchor: u64, allele: &AltAllele, refw: &RefWindow) -> u64 {
+    const MAX_SHIFT: u64 = 1000;
+    let mut a = anchor;
+    match allele {
+        AltAllele::Snv(_) => anchor + 1,
+        AltAllele::Del(n) => {
+            let n = *n as u64;
+            while a < anchor + MAX_SHIFT
+                && refw.base(a + 1) != b'N'
+                && refw.base(a + 1) == refw.base(a + 1 + n)
+            {
+                a += 1;
+            }
+            a + 1 + n
+        }
+        AltAllele::Ins(seq) => {
+            let mut s = seq.clone();
+            while a < anchor + MAX_SHIFT
+                && refw.base(a + 1) != b'N'
+                && s.first() == Some(&refw.base(a + 1))
+            {
+                s.rotate_left(1);
+                a += 1;
+            }
+            a + 1
+        }
+    }
+}
+
 /// A variant allele in its normal form: a single-base substitution at `pos`, or an indel
 /// anchored at `pos` (the base before the event), left-aligned.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -312,6 +344,17 @@ mod tests {
                 len: 6
             }
         );
+    }
+
+    #[test]
+    fn repeat_end_mirrors_left_alignment() {
+        // G A A A A C: deleting one A anchored at the G can move right to the last A
+        let r = win("GAAAAC");
+        assert_eq!(repeat_end(100, &AltAllele::Del(1), &r), 105);
+        // T CA CA CA G: inserting CA after the T can move to after the last A
+        let r = win("TCACACAG");
+        assert_eq!(repeat_end(100, &AltAllele::Ins(b"CA".to_vec()), &r), 107);
+        assert_eq!(repeat_end(100, &AltAllele::Snv(b'A'), &r), 101);
     }
 
     #[test]
