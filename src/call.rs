@@ -6,7 +6,7 @@ use crate::candidates::{self, Candidate, CandidateConfig};
 use crate::genotype::{self, Call};
 use crate::gvcf::{self, RefBlock};
 use crate::model::{self, Model, Prediction, Scorer};
-use crate::reads::{Alignments, Read, ReadSource};
+use crate::reads::{Alignments, ReadSource};
 use crate::reference::{RefReader, RefWindow, Reference};
 use crate::region::{self, Region, RegionProcessor};
 use crate::tensor::{self, PileupTensor, WIDTH};
@@ -40,12 +40,13 @@ pub fn pileup_chunk(
     } else {
         Vec::new()
     };
-    let cands = candidates::find(chunk, &reads, &refw, cfg);
-    let max_span = reads.iter().map(|r| r.end - r.start).max().unwrap_or(0);
-    let sites = cands
+    let sites = candidates::find(chunk, &reads, &refw, cfg)
         .into_iter()
-        .map(|c| {
-            let tensors = tensors_for(&c, &reads, max_span, &refw, cfg.min_base_qual);
+        .map(|(c, supports)| {
+            let rows = tensor::select_rows(&reads, &supports, c.pos.0);
+            let tensors = (0..c.alts.len())
+                .map(|k| tensor::build(&c, k, &reads, &rows, &refw))
+                .collect();
             (c, tensors)
         })
         .collect();
@@ -54,24 +55,6 @@ pub fn pileup_chunk(
         sites,
         evidence,
     })
-}
-
-fn tensors_for(
-    c: &Candidate,
-    reads: &[Read],
-    max_span: u64,
-    refw: &RefWindow,
-    min_bq: u8,
-) -> Vec<PileupTensor> {
-    let site = candidates::Site::new(c, refw);
-    let cov: Vec<_> = candidates::covering(reads, max_span, c.pos.0)
-        .into_iter()
-        .map(|i| (i, candidates::read_support(&reads[i], &site, min_bq)))
-        .collect();
-    let rows = tensor::select_rows(reads, &cov, c.pos.0);
-    (0..c.alts.len())
-        .map(|k| tensor::build(c, k, reads, &rows, refw))
-        .collect()
 }
 
 /// Turns a chunk's pileup and predictions (one per tensor, in order) into calls.

@@ -194,13 +194,17 @@ fn base_index(b: u8) -> Option<usize> {
     }
 }
 
-/// Proposes candidates with anchors inside `chunk`, in position order, with DP and AD filled.
+/// The reads covering a candidate (indices into the chunk's reads) with what each supports.
+pub type ReadSupports = Vec<(usize, Option<Support>)>;
+
+/// Proposes candidates with anchors inside `chunk`, in position order, with DP and AD
+/// filled, each with the read supports they were counted from.
 pub fn find(
     chunk: &Region,
     reads: &[Read],
     refw: &RefWindow,
     cfg: &CandidateConfig,
-) -> Vec<Candidate> {
+) -> Vec<(Candidate, ReadSupports)> {
     let (cs, ce) = (chunk.start.0, chunk.end.0);
     let n = (ce - cs) as usize;
     let mut counts = vec![[0u32; 4]; n];
@@ -261,19 +265,22 @@ pub fn find(
                 depth: 0,
                 allele_depths: Vec::new(),
             };
-            let idx = covering(reads, max_span, p);
-            let mut ad = vec![0u32; cand.alts.len() + 1];
             let site = Site::new(&cand, refw);
-            for &i in &idx {
-                match read_support(&reads[i], &site, cfg.min_base_qual) {
+            let supports: ReadSupports = covering(reads, max_span, p)
+                .into_iter()
+                .map(|i| (i, read_support(&reads[i], &site, cfg.min_base_qual)))
+                .collect();
+            let mut ad = vec![0u32; cand.alts.len() + 1];
+            for (_, s) in &supports {
+                match s {
                     Some(Support::Ref) => ad[0] += 1,
                     Some(Support::Alt(k)) => ad[k + 1] += 1,
                     _ => {}
                 }
             }
-            cand.depth = idx.len() as u32;
+            cand.depth = supports.len() as u32;
             cand.allele_depths = ad;
-            cand
+            (cand, supports)
         })
         .collect()
 }
