@@ -7,7 +7,7 @@
 //! reports allele-only matches (genotype errors). Counting follows hap.py: recall from the
 //! truth side, precision from the call side, SNP and INDEL apart, optionally per
 //! stratification BED, with the F1-maximising score threshold.
-use crate::reference::Reference;
+use crate::reference::{ContigCache, Reference};
 use crate::region::{self, IntervalSet};
 use crate::vcf::{read_vcf, VcfRecord};
 use anyhow::{bail, Context, Result};
@@ -138,7 +138,7 @@ type VcfText = (Vec<String>, Vec<VcfRecord>);
 fn load(
     path: &Path,
     reference: &Reference,
-    seqs: &mut Seqs,
+    seqs: &mut ContigCache,
     pass_only: bool,
     score_gq: bool,
 ) -> Result<(VcfText, Vec<(String, Var)>)> {
@@ -183,7 +183,7 @@ fn load(
                 r.pos + 1
             );
         }
-        let seq = seqs.get(reference, &r.contig)?;
+        let seq = &seqs.get(&r.contig)?.seq;
         let actual = &seq[r.pos as usize..(r.pos as usize + r.reference.len())];
         if !actual.eq_ignore_ascii_case(r.reference.as_bytes())
             && !r.reference.bytes().all(|b| b == b'N')
@@ -205,21 +205,6 @@ fn load(
         }
     }
     Ok(((header, records), out))
-}
-
-/// Whole-contig sequences, loaded once each.
-#[derive(Default)]
-struct Seqs(HashMap<String, Vec<u8>>);
-
-impl Seqs {
-    fn get(&mut self, reference: &Reference, contig: &str) -> Result<&[u8]> {
-        if !self.0.contains_key(contig) {
-            let len = reference.contig_len(contig).context("contig")?;
-            let seq = reference.reader()?.fetch(contig, 0, len)?;
-            self.0.insert(contig.to_string(), seq);
-        }
-        Ok(&self.0[contig])
-    }
 }
 
 /// Outcome of matching one variant.
@@ -608,7 +593,7 @@ pub fn evaluate(
     pass_only: bool,
     score_gq: bool,
 ) -> Result<(Evaluation, VcfText, VcfText)> {
-    let mut seqs = Seqs::default();
+    let mut seqs = ContigCache::new(reference)?;
     let ((th, trec), tv) = load(truth_path, reference, &mut seqs, true, score_gq)?;
     let ((ch, crec), cv) = load(calls_path, reference, &mut seqs, pass_only, score_gq)?;
     let tv: Vec<(String, Var)> = tv
@@ -630,7 +615,7 @@ pub fn evaluate(
     contigs.sort();
     contigs.dedup();
     for contig in contigs {
-        let seq = seqs.get(reference, contig)?;
+        let seq = &seqs.get(contig)?.seq;
         let t_idx: Vec<usize> = (0..tv.len()).filter(|&i| tv[i].0 == contig).collect();
         let c_idx: Vec<usize> = (0..cv.len()).filter(|&i| cv[i].0 == contig).collect();
         let t: Vec<&Var> = t_idx.iter().map(|&i| &tv[i].1).collect();

@@ -172,3 +172,34 @@ impl RefWindow {
         (start..end).map(|p| self.base(p)).collect()
     }
 }
+
+/// Whole-contig sequences of a reference, each fetched once on first use (truth sets and
+/// call sets are read contig by contig).
+pub struct ContigCache {
+    reader: RefReader,
+    seqs: std::collections::HashMap<String, RefWindow>,
+}
+
+impl ContigCache {
+    pub fn new(reference: &Reference) -> Result<Self> {
+        Ok(ContigCache {
+            reader: reference.reader()?,
+            seqs: Default::default(),
+        })
+    }
+
+    /// The whole of `contig` (offset 0); an error if the reference lacks it.
+    pub fn get(&mut self, contig: &str) -> Result<&RefWindow> {
+        if !self.seqs.contains_key(contig) {
+            let len = self
+                .reader
+                .reference
+                .contig_len(contig)
+                .with_context(|| format!("contig '{contig}' not in the reference"))?;
+            let seq = self.reader.fetch(contig, 0, len)?;
+            self.seqs
+                .insert(contig.to_string(), RefWindow { start: 0, seq });
+        }
+        Ok(&self.seqs[contig])
+    }
+}

@@ -8,7 +8,7 @@ use crate::cli::{command_line, PileupArgs};
 use crate::model::{self, Example, FitConfig, InputFile, ModelCard};
 use crate::reads::{Alignments, ReadSource};
 use crate::realign::{self, AltAllele};
-use crate::reference::{file_digest, RefReader, RefWindow, Reference};
+use crate::reference::{file_digest, ContigCache, RefReader, Reference};
 use crate::region::{self, IntervalSet, Region, RegionProcessor};
 use crate::tensor::{CHANNELS, HEIGHT, LAYOUT_VERSION, WIDTH};
 use crate::vcf::read_vcf;
@@ -74,26 +74,15 @@ impl TruthLabels {
     /// Loads PASS truth records with genotypes, normalising each allele against `reference`.
     pub fn load(path: &Path, reference: &Reference) -> Result<Self> {
         let (_, records) = read_vcf(path)?;
-        let refr = reference.reader()?;
-        let mut contig_seq: HashMap<String, RefWindow> = HashMap::new();
+        let mut seqs = ContigCache::new(reference)?;
         let mut labels = TruthLabels::default();
         let mut complex = Vec::new();
         for r in records.iter().filter(|r| r.passes()) {
             let Some(gt) = &r.gt else { continue };
-            if !contig_seq.contains_key(&r.contig) {
-                if reference.contig_len(&r.contig).is_none() {
-                    continue;
-                }
-                let len = reference.contig_len(&r.contig).unwrap_or(0);
-                contig_seq.insert(
-                    r.contig.clone(),
-                    RefWindow {
-                        start: 0,
-                        seq: refr.fetch(&r.contig, 0, len)?,
-                    },
-                );
+            if reference.contig_len(&r.contig).is_none() {
+                continue; // truth outside this reference's contigs labels nothing
             }
-            let refw = &contig_seq[&r.contig];
+            let refw = seqs.get(&r.contig)?;
             for (i, alt) in r.alts.iter().enumerate() {
                 let copies = gt.iter().filter(|a| **a == Some(i + 1)).count() as u8;
                 if copies == 0 || alt.starts_with('<') || alt == "*" {
