@@ -41,10 +41,13 @@ pub struct TrainArgs {
     /// Hold out every Nth chunk (on the absolute chunk grid) for validation.
     #[arg(long, default_value_t = 10)]
     validation_every: u64,
+    /// Passes over the training examples (the epoch with the lowest validation loss is kept).
     #[arg(long, default_value_t = 10)]
     epochs: usize,
+    /// Examples per optimiser step.
     #[arg(long, default_value_t = 128)]
     batch_size: usize,
+    /// Adam learning rate (divided by 5 for the last third of the epochs).
     #[arg(long, default_value_t = 1e-3)]
     learning_rate: f64,
     /// Random seed (weights initialisation and example order).
@@ -56,6 +59,7 @@ pub struct TrainArgs {
     /// Version string for the model card.
     #[arg(long, default_value = "1")]
     model_version: String,
+    /// Worker threads for building examples, and libtorch threads for training.
     #[arg(short, long, default_value_t = 1)]
     threads: usize,
     #[command(flatten)]
