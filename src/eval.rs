@@ -93,7 +93,13 @@ pub struct Var {
 /// (hom-ref, missing genotype, symbolic or spanning-deletion alleles only).
 fn to_var(r: &VcfRecord, idx: usize, score_gq: bool) -> Option<Var> {
     let gt = r.gt.as_ref()?;
-    let called: Vec<usize> = gt.iter().map(|a| a.unwrap_or(0)).collect();
+    // a missing allele (`.`) and the spanning-deletion allele `*` (the deletion itself is
+    // another record) add nothing to this record's haplotype: both count as reference here
+    let is_star = |a: usize| a > 0 && r.alts.get(a - 1).is_some_and(|x| x == "*");
+    let called: Vec<usize> = gt
+        .iter()
+        .map(|a| a.filter(|&a| !is_star(a)).unwrap_or(0))
+        .collect();
     let gt = match called.as_slice() {
         [a] => [*a, *a],
         [a, b] => [(*a).min(*b), (*a).max(*b)],
@@ -105,11 +111,8 @@ fn to_var(r: &VcfRecord, idx: usize, score_gq: bool) -> Option<Var> {
     let mut alleles = vec![r.reference.as_bytes().to_vec()];
     alleles.extend(r.alts.iter().map(|a| a.as_bytes().to_vec()));
     let used = |a: usize| &alleles[a];
-    if gt
-        .iter()
-        .any(|&a| a > 0 && (used(a).first() == Some(&b'<') || used(a) == b"*"))
-    {
-        return None;
+    if gt.iter().any(|&a| a > 0 && used(a).first() == Some(&b'<')) {
+        return None; // symbolic alleles (<DEL>, <*>) cannot be spelled out
     }
     let kind = if gt
         .iter()
@@ -978,6 +981,35 @@ mod tests {
         ];
         let calls = [var(9, "CAAAA", &["C", "CAA"], [1, 2])];
         assert_eq!(run(SEQ, &truth, &calls), (vec![true, true], vec![true]));
+    }
+
+    #[test]
+    fn spanning_deletion_allele_counts_as_reference_in_its_record() {
+        let r = crate::vcf::VcfRecord {
+            line: 9,
+            contig: "c".into(),
+            pos: 5,
+            reference: "C".into(),
+            alts: vec!["T".into(), "*".into()],
+            qual: Some(20.0),
+            filter: "PASS".into(),
+            gt: Some(vec![Some(1), Some(2)]),
+            gq: None,
+            text: String::new(),
+        };
+        let v = to_var(&r, 0, false).expect("the T allele remains");
+        assert_eq!(v.gt, [0, 1]);
+        let sym = crate::vcf::VcfRecord {
+            alts: vec!["<DEL>".into()],
+            gt: Some(vec![Some(0), Some(1)]),
+            ..r.clone()
+        };
+        assert!(to_var(&sym, 0, false).is_none());
+        let missing = crate::vcf::VcfRecord {
+            gt: Some(vec![None, None]),
+            ..r
+        };
+        assert!(to_var(&missing, 0, false).is_none());
     }
 
     #[test]
