@@ -136,7 +136,7 @@ impl RegionProcessor for Caller<'_> {
         }
         let spans: Vec<(u64, u64)> = calls
             .iter()
-            .map(|c| (c.candidate.pos.0, c.candidate.pos.0 + c.candidate.ref_len()))
+            .map(|c| (c.candidate.pos.0, c.candidate.end()))
             .collect();
         let blocks = gvcf::blocks(chunk, &p.evidence, &spans, &self.settings.gvcf_bands);
         let seq = p.refw.slice(chunk.start.0, chunk.end.0);
@@ -186,7 +186,7 @@ fn write_gvcf_chunk(
             _ => {
                 let c = calls.next().expect("peeked");
                 w.write(c)?;
-                let end = c.candidate.pos.0 + c.candidate.ref_len();
+                let end = c.candidate.end();
                 if spill.0 != chunk.contig {
                     *spill = (chunk.contig.clone(), end);
                 } else {

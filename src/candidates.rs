@@ -54,6 +54,11 @@ impl Candidate {
         self.alts.iter().map(AltAllele::ref_span).max().unwrap_or(1)
     }
 
+    /// End (exclusive, 0-based) of the reference bases the record spans.
+    pub fn end(&self) -> u64 {
+        self.pos.0 + self.ref_len()
+    }
+
     /// VCF REF and ALT strings sharing one REF.
     pub fn vcf_alleles(&self, refw: &RefWindow) -> (String, Vec<String>) {
         let p = self.pos.0;

@@ -149,7 +149,7 @@ impl RegionProcessor for Labeller<'_> {
             == self.validation_every - 1;
         let c = &chunk.contig;
         for (cand, tensors) in p.sites {
-            let (s, e) = (cand.pos.0, cand.pos.0 + cand.ref_len());
+            let (s, e) = (cand.pos.0, cand.end());
             if self.exclude.overlaps(c, s, e) {
                 out.excluded += tensors.len();
                 continue;

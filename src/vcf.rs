@@ -295,16 +295,18 @@ impl VcfWriter {
 
     pub fn write(&mut self, call: &Call) -> Result<()> {
         let rec = record(call, self.gvcf)?;
-        let w = self.writer.as_mut().context("writer already finished")?;
-        w.write_variant_record(&self.header, &rec)
-            .with_context(|| format!("{}: write error", self.dest.display()))
+        self.write_record(&rec)
     }
 
     /// Writes a gVCF reference block.
     pub fn write_block(&mut self, contig: &str, block: &RefBlock, ref_base: u8) -> Result<()> {
         let rec = block_record(contig, block, ref_base)?;
+        self.write_record(&rec)
+    }
+
+    fn write_record(&mut self, rec: &vcf::variant::RecordBuf) -> Result<()> {
         let w = self.writer.as_mut().context("writer already finished")?;
-        w.write_variant_record(&self.header, &rec)
+        w.write_variant_record(&self.header, rec)
             .with_context(|| format!("{}: write error", self.dest.display()))
     }
 
