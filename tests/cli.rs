@@ -21,7 +21,8 @@ fn callvar(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().expect("run callvar")
 }
 
-fn call(reads: &str, out: &str, extra: &[&str]) -> Output {
+/// `callvar call` on the bundled reference with `--regions region`, quietly.
+fn call_region(region: &str, reads: &str, out: &str, extra: &[&str]) -> Output {
     let r = td("ref.fa.gz");
     let mut args = vec![
         "call",
@@ -30,13 +31,17 @@ fn call(reads: &str, out: &str, extra: &[&str]) -> Output {
         "--reads",
         reads,
         "--regions",
-        REGION,
+        region,
         "-o",
         out,
         "--quiet",
     ];
     args.extend_from_slice(extra);
     callvar(&args)
+}
+
+fn call(reads: &str, out: &str, extra: &[&str]) -> Output {
+    call_region(REGION, reads, out, extra)
 }
 
 /// VCF data lines (no header).
@@ -270,7 +275,6 @@ fn bad_inputs_fail_cleanly() {
     let d = tmpdir("errors");
     let out = d.join("out.vcf.gz");
     let out = out.to_str().unwrap();
-    let r = td("ref.fa.gz");
     let bam = td("na12878.bam");
 
     // missing index
@@ -311,18 +315,7 @@ fn bad_inputs_fail_cleanly() {
 
     // malformed and unknown regions
     for bad in ["chr20:5-1", "chr20:abc", "chr99:1-100"] {
-        let o = callvar(&[
-            "call",
-            "--ref",
-            &r,
-            "--reads",
-            &bam,
-            "--regions",
-            bad,
-            "-o",
-            out,
-            "--quiet",
-        ]);
+        let o = call_region(bad, &bam, out, &[]);
         assert_clean_failure(&o, bad, &d);
     }
 
@@ -469,21 +462,7 @@ fn scattered_shards_concatenate_to_the_whole() {
     // a Nextflow-style scatter: two shards split off the chunk grid, then concatenated
     let r = td("ref.fa.gz");
     let bam = td("na12878.bam");
-    let run = |region: &str| {
-        let o = callvar(&[
-            "call",
-            "--ref",
-            &r,
-            "--reads",
-            &bam,
-            "--regions",
-            region,
-            "-o",
-            "-",
-            "--quiet",
-        ]);
-        records(&stdout_of(&o))
-    };
+    let run = |region: &str| records(&stdout_of(&call_region(region, &bam, "-", &[])));
     let mut parts = run("chr20:10000000-10007777");
     parts.extend(run("chr20:10007778-10020000"));
     assert_eq!(parts, run(REGION));
