@@ -1,20 +1,15 @@
 //! End-to-end tests of the `callvar` binary on real reads (testdata/: a slice of the shared
 //! NA12878 Illumina data over chr20:10,000,000-10,020,000 with its GIAB truth).
+mod common;
+use common::td;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_callvar");
 const REGION: &str = "chr20:10000000-10020000";
 
-fn td(name: &str) -> String {
-    format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("callvar-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmpdir("test", name)
 }
 
 fn callvar(args: &[&str]) -> Output {

@@ -2,14 +2,12 @@
 //! (testdata/ref.fa.gz, chr20 around 10,000,000), with answers worked out by hand:
 //! chr20:10,000,022-10,000,029 reads AAATTTTG, so deleting one T is POS 24 AT>A (left-aligned)
 //! or POS 27 TT>T (right-shifted): the same haplotype.
+mod common;
+use common::td;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_callvar");
-
-fn td(name: &str) -> String {
-    format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))
-}
 
 fn write_vcf(dir: &Path, name: &str, records: &[&str]) -> String {
     let mut text = String::from("##fileformat=VCFv4.2\n##contig=<ID=chr20>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n");
@@ -30,10 +28,7 @@ fn eval(truth: &str, calls: &str, extra: &[&str]) -> Output {
 }
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("callvar-eval-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmpdir("eval", name)
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! gVCF output on real reads (testdata/: NA12878 slice): coverage of every base, agreement
 //! with the VCF, determinism, and joint merging with `bcftools merge --gvcf`.
+mod common;
+use common::td;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -10,15 +12,8 @@ const REGION: &str = "chr20:10000000-10025000";
 const START: u64 = 10_000_000;
 const END: u64 = 10_025_000;
 
-fn td(name: &str) -> String {
-    format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("callvar-gvcf-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmpdir("gvcf", name)
 }
 
 fn ok(o: Output) -> String {
