@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_callvar");
+/// Truth for both tests: a hom SNP and a het one-T deletion in the TTTT run.
+const TRUTH: [&str; 2] = [
+    "chr20 10000006 . A G 50 PASS . GT 1/1",
+    "chr20 10000024 . AT A 50 PASS . GT 0/1",
+];
 
 fn write_vcf(dir: &Path, name: &str, records: &[&str]) -> String {
     let mut text = String::from("##fileformat=VCFv4.2\n##contig=<ID=chr20>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n");
@@ -34,14 +39,7 @@ fn dir(name: &str) -> PathBuf {
 #[test]
 fn matches_by_haplotype_and_counts_like_happy() {
     let d = dir("match");
-    let truth = write_vcf(
-        &d,
-        "truth.vcf",
-        &[
-            "chr20 10000006 . A G 50 PASS . GT 1/1",
-            "chr20 10000024 . AT A 50 PASS . GT 0/1",
-        ],
-    );
+    let truth = write_vcf(&d, "truth.vcf", &TRUTH);
     let calls = write_vcf(
         &d,
         "calls.vcf",
@@ -105,14 +103,7 @@ fn matches_by_haplotype_and_counts_like_happy() {
 #[test]
 fn stratification_and_gate() {
     let d = dir("strat");
-    let truth = write_vcf(
-        &d,
-        "truth.vcf",
-        &[
-            "chr20 10000006 . A G 50 PASS . GT 1/1",
-            "chr20 10000024 . AT A 50 PASS . GT 0/1",
-        ],
-    );
+    let truth = write_vcf(&d, "truth.vcf", &TRUTH);
     let calls = write_vcf(&d, "calls.vcf", &["chr20 10000006 . A G 50 PASS . GT 1/1"]);
     let bed = d.join("hp.bed");
     std::fs::write(&bed, "chr20\t10000020\t10000030\n").unwrap();
