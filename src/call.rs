@@ -13,6 +13,8 @@ use crate::tensor::{self, PileupTensor, WIDTH};
 use crate::vcf::{self, Provenance, VcfWriter};
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 /// Reference bases fetched beyond a chunk's reads, for tensor columns and indel alleles.
 const REF_MARGIN: u64 = WIDTH as u64 + 64;
@@ -99,6 +101,7 @@ struct Caller<'a> {
     model: &'a Model,
     settings: &'a CallSettings,
     gvcf: bool,
+    times: StageTimes,
 }
 
 /// What one chunk yields: its calls and, when a gVCF is written, its reference blocks and
@@ -123,10 +126,19 @@ impl RegionProcessor for Caller<'_> {
     }
 
     fn process(&self, (src, refr, scorer): &mut Self::State, chunk: &Region) -> Result<ChunkCalls> {
-        let p = pileup_chunk(src, refr, chunk, &self.settings.candidates, self.gvcf)?;
+        let t = &self.times;
+        let p = timed(&t.pileup_ns, || {
+            pileup_chunk(src, refr, chunk, &self.settings.candidates, self.gvcf)
+        })?;
         let tensors: Vec<&PileupTensor> = p.sites.iter().flat_map(|(_, t)| t.iter()).collect();
-        let preds = scorer.predict(&tensors);
-        let calls = calls_from(p.sites, &p.refw, &preds, self.settings.min_qual);
+        let preds = timed(&t.model_ns, || scorer.predict(&tensors));
+        timed(&t.genotype_ns, || self.genotype(chunk, p, &preds))
+    }
+}
+
+impl Caller<'_> {
+    fn genotype(&self, chunk: &Region, p: Pileup, preds: &[Prediction]) -> Result<ChunkCalls> {
+        let calls = calls_from(p.sites, &p.refw, preds, self.settings.min_qual);
         if !self.gvcf {
             return Ok(ChunkCalls {
                 calls,
@@ -197,8 +209,47 @@ fn write_gvcf_chunk(
     }
 }
 
-/// Runs the caller and writes the VCF (and gVCF). Returns the number of VCF records.
-pub fn run(job: CallJob, settings: &CallSettings) -> Result<u64> {
+/// Wall time spent in each stage, summed over workers (reported with `-v`).
+#[derive(Default)]
+struct StageTimes {
+    pileup_ns: AtomicU64,
+    model_ns: AtomicU64,
+    genotype_ns: AtomicU64,
+}
+
+fn timed<T>(acc: &AtomicU64, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let v = f();
+    acc.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    v
+}
+
+/// What a finished run reports on stderr.
+pub struct CallSummary {
+    pub records: u64,
+    pub pass: u64,
+    pub device: String,
+    /// Per-stage wall time summed over workers, seconds: (stage, seconds).
+    pub stages: Vec<(&'static str, f64)>,
+}
+
+/// The stdout pipe closed while a gVCF was still being written: not the quiet end of
+/// `callvar call -o - | head`, because an output the user asked for would be missing.
+fn gvcf_lost(e: anyhow::Error, gvcf: Option<&str>) -> anyhow::Error {
+    let broken = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    });
+    match gvcf {
+        Some(g) if broken => anyhow::anyhow!(
+            "stdout: closed before the VCF was complete (broken pipe); {g} not written"
+        ),
+        _ => e,
+    }
+}
+
+/// Runs the caller and writes the VCF (and gVCF): both complete, or neither in place.
+pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
     let device = settings.device.resolve()?;
     model::set_torch_threads(1);
     let provenance = Provenance {
@@ -212,6 +263,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<u64> {
         model_name: job.model.card.name.clone(),
         model_version: job.model.card.version.clone(),
         model_sha256: job.model.card.weights_sha256.clone(),
+        device: model::device_name(device),
         contigs: job.reference.contigs.clone(),
     };
     let chunks = region::chunks(&job.regions, settings.chunk_size);
@@ -238,6 +290,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<u64> {
         model: job.model,
         settings,
         gvcf: job.gvcf_output.is_some(),
+        times: StageTimes::default(),
     };
     let mut writer = VcfWriter::create(job.output, vcf::header(&provenance, false)?, false)?;
     let mut gwriter = match job.gvcf_output {
@@ -245,13 +298,15 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<u64> {
         None => None,
     };
     let mut spill = (String::new(), 0u64);
-    let mut n = 0u64;
+    let (mut n, mut pass) = (0u64, 0u64);
+    let mut write_ns = 0u64;
     pool.install(|| {
         region::run_ordered(
             &caller,
             &chunks,
             settings.threads * 4,
             |chunk, out| {
+                let t = Instant::now();
                 for c in &out.calls {
                     writer.write(c)?;
                 }
@@ -259,6 +314,12 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<u64> {
                     write_gvcf_chunk(g, chunk, &out, &mut spill)?;
                 }
                 n += out.calls.len() as u64;
+                pass += out
+                    .calls
+                    .iter()
+                    .filter(|c| c.genotype.filter.as_str() == "PASS")
+                    .count() as u64;
+                write_ns += t.elapsed().as_nanos() as u64;
                 Ok(())
             },
             |k| {
@@ -267,13 +328,28 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<u64> {
                 }
             },
         )
-    })?;
-    writer.finish()?;
-    if let Some(g) = gwriter {
-        g.finish()?;
+    })
+    .map_err(|e| gvcf_lost(e, job.gvcf_output))?;
+    let finished = writer.finish().map_err(|e| gvcf_lost(e, job.gvcf_output))?;
+    let gfinished = gwriter.map(VcfWriter::finish).transpose()?;
+    finished.commit()?;
+    if let Some(g) = gfinished {
+        g.commit()?;
     }
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    Ok(n)
+    let secs = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e9;
+    let t = &caller.times;
+    Ok(CallSummary {
+        records: n,
+        pass,
+        device: model::device_name(device),
+        stages: vec![
+            ("reads+candidates+tensors", secs(&t.pileup_ns)),
+            ("model", secs(&t.model_ns)),
+            ("genotype+gvcf", secs(&t.genotype_ns)),
+            ("write", write_ns as f64 / 1e9),
+        ],
+    })
 }

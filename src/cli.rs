@@ -3,11 +3,12 @@
 use crate::call::{self, CallJob, CallSettings};
 use crate::candidates::CandidateConfig;
 use crate::model::{DeviceChoice, Model};
-use crate::reads::{Alignments, ReadFilter};
+use crate::output;
+use crate::reads::{Alignments, ReadFilter, SampleChoice};
 use crate::reference::Reference;
 use crate::region::{self, Region};
 use crate::{eval, train};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -46,13 +47,13 @@ pub struct PileupArgs {
     #[arg(long, default_value_t = 10)]
     pub min_base_qual: u8,
     /// Minimum reads supporting an alternate allele for a candidate.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
     pub min_alt_count: u32,
-    /// Minimum fraction of reads supporting an SNV allele for a candidate.
-    #[arg(long, default_value_t = 0.10)]
+    /// Minimum fraction of reads supporting an SNV allele for a candidate (0-1).
+    #[arg(long, default_value_t = 0.10, value_parser = fraction)]
     pub min_snv_fraction: f32,
-    /// Minimum fraction of reads supporting an indel allele for a candidate.
-    #[arg(long, default_value_t = 0.06)]
+    /// Minimum fraction of reads supporting an indel allele for a candidate (0-1).
+    #[arg(long, default_value_t = 0.06, value_parser = fraction)]
     pub min_indel_fraction: f32,
     /// Use supplementary alignments (dropped by default, as DeepVariant does).
     #[arg(long)]
@@ -61,8 +62,29 @@ pub struct PileupArgs {
     #[arg(long)]
     pub keep_duplicates: bool,
     /// Genome chunk size in bp: the unit of parallel work (output does not depend on it).
-    #[arg(long, default_value_t = 100_000, hide_short_help = true)]
+    #[arg(long, default_value_t = 100_000, hide_short_help = true,
+          value_parser = clap::value_parser!(u64).range(1000..))]
     pub chunk_size: u64,
+}
+
+/// A fraction in [0, 1] (NaN, negative and above-one values refused at parse time).
+pub fn fraction(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{s} is not a fraction between 0 and 1"))
+    }
+}
+
+/// A finite number that is not negative.
+pub fn non_negative(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{s} must be a finite number >= 0"))
+    }
 }
 
 impl PileupArgs {
@@ -91,18 +113,21 @@ struct CallArgs {
     /// Aligned reads: indexed BAM or CRAM (CRAM decoded with --ref).
     #[arg(long, value_name = "SAMPLE.bam|.cram")]
     reads: PathBuf,
-    /// Output: `.vcf`, `.vcf.gz` (BGZF + .tbi index) or `-` for plain VCF on stdout.
+    /// Output: `.vcf`, `.vcf.gz` (BGZF + .tbi index, .csi for contigs over 2^29 bp) or `-`
+    /// for plain VCF on stdout. A FIFO or /dev/stdout is streamed into; a regular file is
+    /// written under a temporary name and renamed when complete.
     #[arg(short, long, value_name = "OUT.vcf[.gz]|-")]
     output: String,
-    /// Regions to call, samtools style, comma-separated (chr20:1-1000000,chr21).
+    /// Regions to call, samtools style, comma-separated (chr20:1,000,000-2,000,000,chr21);
+    /// thousands separators are allowed.
     #[arg(long, value_name = "REGIONS", conflicts_with = "regions_file")]
     regions: Option<String>,
-    /// Regions to call from a BED file.
-    #[arg(long, value_name = "R.bed")]
+    /// Regions to call from a BED file (plain or gzipped).
+    #[arg(long, value_name = "R.bed[.gz]")]
     regions_file: Option<PathBuf>,
     /// Worker threads.
-    #[arg(short, long, default_value_t = 1)]
-    threads: usize,
+    #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: u16,
     /// Inference device: auto (CUDA when available), cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     device: DeviceChoice,
@@ -115,15 +140,22 @@ struct CallArgs {
     /// GQ band lower bounds for merging gVCF reference blocks.
     #[arg(long, default_value = "0,1,2,3,5,7,10,15,20,30,40,50,60", value_parser = crate::gvcf::parse_bands)]
     gvcf_gq_bands: crate::gvcf::GqBands,
-    /// Sample name for the VCF (default: the read group's SM, else the file stem).
+    /// Sample name for the VCF (default: the read groups' SM, else the file stem). In a file
+    /// holding several samples, selects that sample's read groups.
     #[arg(long)]
     sample: Option<String>,
+    /// Pool every sample of a multi-sample file into one column (refused by default).
+    #[arg(long)]
+    pool_samples: bool,
     /// Variant genotypes with QUAL below this are FILTER LowQual.
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 3.0, value_parser = non_negative)]
     min_qual: f64,
-    /// No progress bar.
-    #[arg(short, long)]
+    /// No progress bar and no summary line on stderr.
+    #[arg(short, long, conflicts_with = "verbose")]
     quiet: bool,
+    /// Also print per-stage timings after the summary line.
+    #[arg(short, long)]
+    verbose: bool,
     #[command(flatten)]
     pileup: PileupArgs,
 }
@@ -168,35 +200,61 @@ pub fn resolve_regions(
 }
 
 fn run_call(a: CallArgs) -> Result<i32> {
-    if a.threads == 0 {
-        bail!("--threads must be at least 1");
+    let started = std::time::Instant::now();
+    if let Some(name) = &a.sample {
+        crate::reads::check_sample_name(name).context("--sample")?;
     }
-    if a.gvcf
-        .as_deref()
-        .is_some_and(|g| g == a.output || (g == "-" && a.output == "-"))
-    {
-        bail!("--gvcf must name a different file from --output");
+    crate::vcf::check_output_name("--output", &a.output)?;
+    if let Some(g) = &a.gvcf {
+        crate::vcf::check_output_name("--gvcf", g)?;
+        if g == &a.output {
+            bail!("--gvcf must name a different file from --output");
+        }
     }
     let reference = Reference::open(&a.reference)?;
-    let alignments = Alignments::open(&a.reads, &reference, a.pileup.read_filter())?;
+    let choice = SampleChoice {
+        name: a.sample.clone(),
+        pool: a.pool_samples,
+    };
+    let alignments =
+        Alignments::open_sample(&a.reads, &reference, a.pileup.read_filter(), &choice)?;
     let model = Model::find(a.model.as_deref())?;
     let regions = resolve_regions(&reference, a.regions.as_deref(), a.regions_file.as_ref())?;
-    let sample = a
-        .sample
-        .clone()
-        .or(alignments.sample.clone())
-        .unwrap_or_else(|| {
-            a.reads
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_else(|| "SAMPLE".into())
-        });
+    let mut contigs: Vec<&str> = regions.iter().map(|r| r.contig.as_str()).collect();
+    contigs.dedup();
+    alignments.check_reference_md5(&contigs)?;
+    let mut inputs = vec![a.reference.clone(), a.reads.clone()];
+    inputs.extend(reference.index_files());
+    inputs.push(alignments.index.clone());
+    inputs.extend(a.regions_file.clone());
+    if model.source != "embedded" {
+        let dir = PathBuf::from(&model.source);
+        inputs.extend([dir.join("card.json"), dir.join("model.ot")]);
+    }
+    let mut outputs = Vec::new();
+    for (flag, dest) in [("--output", Some(&a.output)), ("--gvcf", a.gvcf.as_ref())] {
+        for p in dest
+            .map(|d| crate::vcf::output_paths(d, &reference.contigs))
+            .unwrap_or_default()
+        {
+            outputs.push((flag, p));
+        }
+    }
+    output::check_not_input(&outputs, &inputs)?;
+    let sample = alignments.sample.clone().unwrap_or_else(|| {
+        a.reads
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "SAMPLE".into())
+    });
+    crate::reads::check_sample_name(&sample)
+        .with_context(|| format!("{}: sample name from the file name", a.reads.display()))?;
     let settings = CallSettings {
         candidates: a.pileup.candidate_config(),
         min_qual: a.min_qual,
         device: a.device,
-        chunk_size: a.pileup.chunk_size.max(1000),
-        threads: a.threads,
+        chunk_size: a.pileup.chunk_size,
+        threads: a.threads as usize,
         quiet: a.quiet,
         gvcf_bands: a.gvcf_gq_bands.0.clone(),
     };
@@ -210,13 +268,38 @@ fn run_call(a: CallArgs) -> Result<i32> {
         sample,
         command_line: command_line(),
     };
-    call::run(job, &settings)?;
+    let summary = call::run(job, &settings)?;
+    if !a.quiet {
+        let mut outs = vec![if a.output == "-" {
+            "stdout".to_string()
+        } else {
+            a.output.clone()
+        }];
+        outs.extend(a.gvcf.clone());
+        eprintln!(
+            "callvar: {} records ({} PASS) in {:.1} s on {}; wrote {}",
+            summary.records,
+            summary.pass,
+            started.elapsed().as_secs_f64(),
+            summary.device,
+            outs.join(", ")
+        );
+        for note in alignments.notes() {
+            eprintln!("callvar: note: {note}");
+        }
+        if a.verbose {
+            for (stage, secs) in &summary.stages {
+                eprintln!("callvar: stage {stage}: {secs:.2} s (summed over threads)");
+            }
+        }
+    }
     Ok(0)
 }
 
 pub fn run() -> Result<i32> {
     let cli = Cli::parse();
     crate::reads::silence_htslib();
+    output::install_signal_cleanup()?;
     match cli.command {
         Command::Call(a) => run_call(a),
         Command::Train(a) => train::run(a),

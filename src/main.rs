@@ -1,6 +1,7 @@
 //! callvar: a small-variant caller. `main` only runs [`cli::run`] and turns its result into
 //! an exit code: errors are printed as one line (the whole cause chain), and a closed
 //! stdout (`callvar call -o - | head`) ends quietly with status 0.
+mod alignment_index;
 mod call;
 mod candidates;
 mod cli;
@@ -8,6 +9,7 @@ mod eval;
 mod genotype;
 mod gvcf;
 mod model;
+mod output;
 mod reads;
 mod realign;
 mod reference;

@@ -2,11 +2,17 @@
 //! the header against the reference, and fetches the reads of a region, filtered the way
 //! DeepVariant filters them by default and decoded into realigned [`Read`]s.
 use crate::realign::{self, Block, Indel, Op};
+use crate::reference::Compression;
 use crate::reference::{RefWindow, Reference};
 use crate::region::Region;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
+use md5::Digest as _;
 use rust_htslib::bam::{self, record::Cigar, Read as _};
+use std::collections::{HashMap, HashSet};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Which reads to use.
 #[derive(Clone, Debug)]
@@ -117,6 +123,27 @@ fn has_bgzf_eof(path: &Path) -> Result<bool> {
     Ok(tail == BGZF_EOF)
 }
 
+/// MAPQ 255 means "mapping quality unavailable" (SAM spec); aligners such as STAR write it
+/// for unique hits. Such reads are used, with this MAPQ in the filter and the tensor.
+pub const MAPQ_UNAVAILABLE_AS: u8 = 60;
+
+/// Counts of reads used or skipped for reasons a user should hear about.
+#[derive(Debug, Default)]
+pub struct ReadCounters {
+    /// Reads with MAPQ 255 (unavailable), used as [`MAPQ_UNAVAILABLE_AS`].
+    pub mapq_unavailable: AtomicU64,
+    /// Reads without a stored sequence (SEQ `*`): nothing to count as evidence, skipped.
+    pub no_sequence: AtomicU64,
+}
+
+/// Which sample of the file to call: by default the file must hold one sample (read
+/// groups with one SM); `--sample` picks one of several, `--pool-samples` pools them all.
+#[derive(Clone, Debug, Default)]
+pub struct SampleChoice {
+    pub name: Option<String>,
+    pub pool: bool,
+}
+
 /// An alignment file with a usable index, checked against the reference.
 #[derive(Clone, Debug)]
 pub struct Alignments {
@@ -124,6 +151,13 @@ pub struct Alignments {
     pub reference: Reference,
     pub sample: Option<String>,
     pub filter: ReadFilter,
+    /// The index file in use.
+    pub index: PathBuf,
+    /// Only reads of these read groups (when one sample of several is chosen).
+    read_groups: Option<Arc<ReadGroupSet>>,
+    /// @SQ M5 checksums by contig, where the header has them.
+    md5s: HashMap<String, String>,
+    pub counters: Arc<ReadCounters>,
 }
 
 fn index_candidates(path: &Path) -> Vec<PathBuf> {
@@ -144,27 +178,117 @@ fn index_candidates(path: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// A sample name that a VCF header line can carry: not empty, no tab, newline or other
+/// control character.
+pub fn check_sample_name(name: &str) -> Result<()> {
+    if name.is_empty() {
+        bail!("sample name is empty");
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        bail!("sample name {name:?} contains the control character {c:?} (not allowed in a VCF header)");
+    }
+    Ok(())
+}
+
+/// Read groups (ID, SM) from the header's @RG lines.
+fn read_groups(header_text: &str) -> Vec<(String, Option<String>)> {
+    header_text
+        .lines()
+        .filter(|l| l.starts_with("@RG"))
+        .map(|l| {
+            let field = |tag: &str| {
+                l.split('\t')
+                    .find_map(|f| f.strip_prefix(tag))
+                    .map(str::to_string)
+            };
+            (field("ID:").unwrap_or_default(), field("SM:"))
+        })
+        .collect()
+}
+
+/// Read group IDs whose reads are used.
+type ReadGroupSet = HashSet<Vec<u8>>;
+
+/// Resolves the sample to call: its name and, when one of several is chosen, its read groups.
+fn choose_sample(
+    shown: &str,
+    groups: &[(String, Option<String>)],
+    choice: &SampleChoice,
+) -> Result<(Option<String>, Option<ReadGroupSet>)> {
+    let mut names: Vec<&str> = Vec::new();
+    for sm in groups.iter().filter_map(|(_, sm)| sm.as_deref()) {
+        if !names.contains(&sm) {
+            names.push(sm);
+        }
+    }
+    if names.len() <= 1 || choice.pool {
+        let name = choice
+            .name
+            .clone()
+            .or_else(|| (!names.is_empty()).then(|| names.join("+")));
+        return Ok((name, None));
+    }
+    match choice.name.as_deref() {
+        Some(n) if names.contains(&n) => {
+            let ids = groups
+                .iter()
+                .filter(|(_, sm)| sm.as_deref() == Some(n))
+                .map(|(id, _)| id.as_bytes().to_vec())
+                .collect();
+            Ok((Some(n.to_string()), Some(ids)))
+        }
+        Some(n) => bail!(
+            "{shown}: no read group has sample '{n}' (samples: {})",
+            names.join(", ")
+        ),
+        None => bail!(
+            "{shown}: holds {} samples ({}): choose one with --sample NAME, or pool them with --pool-samples",
+            names.len(),
+            names.join(", ")
+        ),
+    }
+}
+
 impl Alignments {
+    /// Opens a single-sample file (several samples are refused).
     pub fn open(path: &Path, reference: &Reference, filter: ReadFilter) -> Result<Self> {
+        Self::open_sample(path, reference, filter, &SampleChoice::default())
+    }
+
+    /// Opens `path`, checking its format, index, sort order and contigs against `reference`,
+    /// and selects the sample to call.
+    pub fn open_sample(
+        path: &Path,
+        reference: &Reference,
+        filter: ReadFilter,
+        choice: &SampleChoice,
+    ) -> Result<Self> {
         let shown = path.display();
         if !path.is_file() {
             bail!("{shown}: reads file not found");
         }
+        let is_cram = {
+            let mut magic = [0u8; 4];
+            let n = std::fs::File::open(path)
+                .and_then(|mut f| f.read(&mut magic))
+                .map_err(|e| anyhow::anyhow!("{shown}: cannot read: {e}"))?;
+            n == 4 && &magic == b"CRAM"
+        };
+        if !is_cram {
+            match crate::reference::compression(path)? {
+                Compression::Bgzf => {}
+                Compression::Gzip => bail!("{shown}: gzip-compressed but not BGZF, so not a BAM (reads must be BAM or CRAM)"),
+                Compression::None => bail!(
+                    "{shown}: not a BAM or CRAM (plain SAM text?): convert with `samtools sort -o OUT.bam {shown}` and `samtools index OUT.bam`"
+                ),
+            }
+            if !has_bgzf_eof(path)? {
+                bail!("{shown}: truncated (no BGZF end-of-file block)");
+            }
+        }
         let Some(index) = index_candidates(path).into_iter().find(|p| p.is_file()) else {
             bail!("{shown}: no index found (run `samtools index {shown}`)");
         };
-        let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        if let (Some(a), Some(i)) = (mtime(path), mtime(&index)) {
-            if i < a {
-                bail!(
-                    "{shown}: index {} is older than the file (stale; re-run `samtools index`)",
-                    index.display()
-                );
-            }
-        }
-        if path.extension().is_some_and(|e| e == "bam") && !has_bgzf_eof(path)? {
-            bail!("{shown}: truncated (no BGZF end-of-file block)");
-        }
         let mut reader = bam::IndexedReader::from_path(path)
             .map_err(|e| anyhow::anyhow!("{shown}: cannot open as BAM/CRAM with index: {e}"))?;
         reader
@@ -174,9 +298,20 @@ impl Alignments {
         if header.target_count() == 0 {
             bail!("{shown}: header has no @SQ lines (not an aligned BAM/CRAM?)");
         }
+        let text = String::from_utf8_lossy(header.as_bytes()).to_string();
+        if let Some(so) = text
+            .lines()
+            .filter(|l| l.starts_with("@HD"))
+            .flat_map(|l| l.split('\t'))
+            .find_map(|f| f.strip_prefix("SO:"))
+        {
+            if so != "coordinate" {
+                bail!("{shown}: not sorted by coordinate (@HD SO:{so}): run `samtools sort -o SORTED.bam {shown}` and index it");
+            }
+        }
+        crate::alignment_index::check(path, &index)?;
         // Contigs absent from the reference are an error when they hold mapped reads (those
         // reads would be silently lost); a contig present in both must have the same length.
-        let is_cram = path.extension().is_some_and(|e| e == "cram");
         let mapped: Vec<u64> = if is_cram {
             // .crai has no per-contig counts; a CRAM read on a contig missing from the
             // reference cannot be decoded, and htslib fails the fetch with an error.
@@ -216,19 +351,54 @@ impl Alignments {
                 reference.path.display()
             );
         }
-        let text = String::from_utf8_lossy(header.as_bytes()).to_string();
-        let sample = text
+        let md5s = text
             .lines()
-            .filter(|l| l.starts_with("@RG"))
-            .flat_map(|l| l.split('\t'))
-            .find_map(|f| f.strip_prefix("SM:"))
-            .map(str::to_string);
+            .filter(|l| l.starts_with("@SQ"))
+            .filter_map(|l| {
+                let field = |tag: &str| l.split('\t').find_map(|f| f.strip_prefix(tag));
+                Some((
+                    field("SN:")?.to_string(),
+                    field("M5:")?.to_ascii_lowercase(),
+                ))
+            })
+            .collect();
+        let (sample, groups) = choose_sample(&shown.to_string(), &read_groups(&text), choice)?;
+        if let Some(name) = &sample {
+            check_sample_name(name)
+                .with_context(|| format!("{shown}: read group SM or --sample"))?;
+        }
         Ok(Alignments {
             path: path.to_path_buf(),
             reference: reference.clone(),
             sample,
             filter,
+            index,
+            read_groups: groups.map(Arc::new),
+            md5s,
+            counters: Arc::default(),
         })
+    }
+
+    /// Checks the header's @SQ M5 checksums of `contigs` against the reference's sequence
+    /// (a CRAM decoded with the wrong reference, or a BAM aligned to another assembly of the
+    /// same lengths, would otherwise give wrong bases or undecodable records).
+    pub fn check_reference_md5(&self, contigs: &[&str]) -> Result<()> {
+        let mut cache = crate::reference::ContigCache::new(&self.reference)?;
+        for &contig in contigs {
+            let Some(expected) = self.md5s.get(contig) else {
+                continue;
+            };
+            let seq = cache.get(contig)?;
+            let got = crate::reference::hex(&md5::Md5::digest(&seq.seq));
+            if &got != expected {
+                bail!(
+                    "{}: contig '{contig}' has M5 {expected} in its header but the reference {} has {got} (reads aligned to another reference?)",
+                    self.path.display(),
+                    self.reference.path.display()
+                );
+            }
+        }
+        Ok(())
     }
 
     pub fn reader(&self) -> Result<ReadSource> {
@@ -241,6 +411,25 @@ impl Alignments {
             inner,
             alignments: self.clone(),
         })
+    }
+
+    /// Notes for the end-of-run summary: reads used or skipped in ways worth knowing.
+    pub fn notes(&self) -> Vec<String> {
+        let c = &self.counters;
+        let mut v = Vec::new();
+        let n = c.mapq_unavailable.load(Ordering::Relaxed);
+        if n > 0 {
+            v.push(format!(
+                "{n} reads had MAPQ 255 (unavailable) and were used as MAPQ {MAPQ_UNAVAILABLE_AS}"
+            ));
+        }
+        let n = c.no_sequence.load(Ordering::Relaxed);
+        if n > 0 {
+            v.push(format!(
+                "{n} reads without a stored sequence (SEQ *) were skipped"
+            ));
+        }
+        v
     }
 }
 
@@ -270,19 +459,61 @@ impl ReadSource {
         let f = &a.filter;
         let mut out = Vec::new();
         let mut rec = bam::Record::new();
+        let mut last_pos = i64::MIN;
         while let Some(r) = self.inner.read(&mut rec) {
             r.map_err(|e| {
-                anyhow::anyhow!("{shown}: corrupt or truncated record in {region}: {e}")
+                anyhow::anyhow!("{shown}: cannot decode a record in {region} (corrupt or truncated file, or for a CRAM a reference that differs from the one it was written with): {e}")
             })?;
+            if rec.pos() < last_pos {
+                bail!(
+                    "{shown}: not sorted by coordinate (read {} at {}:{} follows position {}): run `samtools sort` and index again",
+                    String::from_utf8_lossy(rec.qname()),
+                    region.contig,
+                    rec.pos() + 1,
+                    last_pos + 1
+                );
+            }
+            last_pos = rec.pos();
             let flags = rec.flags();
             if flags & (FLAG_UNMAPPED | FLAG_SECONDARY | FLAG_QCFAIL) != 0
                 || (!f.keep_duplicates && flags & FLAG_DUP != 0)
                 || (!f.keep_supplementary && flags & FLAG_SUPPLEMENTARY != 0)
-                || rec.mapq() < f.min_mapq
-                || rec.mapq() == 255
+                || mapq(&rec) < f.min_mapq
                 || rec.cigar_len() == 0
             {
                 continue;
+            }
+            if let Some(groups) = &a.read_groups {
+                let in_sample = matches!(rec.aux(b"RG"), Ok(bam::record::Aux::String(id)) if groups.contains(id.as_bytes()));
+                if !in_sample {
+                    continue;
+                }
+            }
+            if rec.seq_len() == 0 {
+                a.counters.no_sequence.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let query_len: u32 = rec
+                .cigar()
+                .iter()
+                .map(|c| match c {
+                    Cigar::Match(n)
+                    | Cigar::Ins(n)
+                    | Cigar::SoftClip(n)
+                    | Cigar::Equal(n)
+                    | Cigar::Diff(n) => *n,
+                    _ => 0,
+                })
+                .sum();
+            if query_len as usize != rec.seq_len() {
+                bail!(
+                    "{shown}: read {}: CIGAR covers {query_len} read bases but SEQ holds {} (malformed record)",
+                    String::from_utf8_lossy(rec.qname()),
+                    rec.seq_len()
+                );
+            }
+            if rec.mapq() == 255 {
+                a.counters.mapq_unavailable.fetch_add(1, Ordering::Relaxed);
             }
             out.push(rec.clone());
         }
@@ -311,6 +542,14 @@ impl ReadSource {
         let mut reads: Vec<Read> = recs.iter().map(|r| decode(r, &refw)).collect();
         reads.sort_by_key(|r| (r.start, r.key));
         Ok((reads, refw))
+    }
+}
+
+/// The record's mapping quality, with 255 (unavailable) read as [`MAPQ_UNAVAILABLE_AS`].
+fn mapq(rec: &bam::Record) -> u8 {
+    match rec.mapq() {
+        255 => MAPQ_UNAVAILABLE_AS,
+        q => q,
     }
 }
 
@@ -345,7 +584,7 @@ fn decode(rec: &bam::Record, refw: &RefWindow) -> Read {
         key: stable_hash(rec.qname(), mate),
         start,
         end,
-        mapq: rec.mapq(),
+        mapq: mapq(rec),
         reverse: rec.is_reverse(),
         seq,
         qual,

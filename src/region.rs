@@ -109,16 +109,54 @@ pub fn parse_region(text: &str, contigs: &ContigList) -> Result<Region> {
 
 /// Parses a comma-separated list of regions.
 pub fn parse_regions(text: &str, contigs: &ContigList) -> Result<Vec<Region>> {
-    text.split(',')
-        .filter(|s| !s.trim().is_empty())
+    split_region_list(text)
+        .iter()
         .map(|s| parse_region(s, contigs))
         .collect()
 }
 
+/// Splits a comma-separated region list where numbers may carry thousands separators, as
+/// samtools accepts them: `chr20:1,000-2,000,chr21` is two regions. A comma starts a new
+/// region unless it continues a coordinate (the piece so far has a `:` and ends in a digit,
+/// and the next piece starts with exactly three digits).
+fn split_region_list(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for piece in text.split(',') {
+        let digits = piece.bytes().take_while(u8::is_ascii_digit).count();
+        let continues = out
+            .last()
+            .is_some_and(|prev| prev.contains(':') && prev.ends_with(|c: char| c.is_ascii_digit()))
+            && digits == 3
+            && matches!(piece.as_bytes().get(3), None | Some(b'-'));
+        match out.last_mut() {
+            Some(prev) if continues => {
+                prev.push_str(piece);
+            }
+            _ => out.push(piece.to_string()),
+        }
+    }
+    out.retain(|s| !s.trim().is_empty());
+    out
+}
+
 /// Reads a BED file (0-based, half-open; header, track and comment lines skipped).
+/// A text file's contents, gunzipped when it is gzip or BGZF compressed.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let bytes = std::fs::read(path)?;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut s = String::new();
+        flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_string(&mut s)?;
+        Ok(s)
+    } else {
+        String::from_utf8(bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    }
+}
+
 pub fn read_bed(path: &Path) -> Result<Vec<Region>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read BED file", path.display()))?;
+    let text =
+        read_text(path).with_context(|| format!("{}: cannot read BED file", path.display()))?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.is_empty()
@@ -300,6 +338,17 @@ mod tests {
             ("chr20".to_string(), 64_444_167),
             ("chrM".to_string(), 16_571),
         ]
+    }
+
+    #[test]
+    fn region_lists_accept_thousands_separators() {
+        let c = contigs();
+        let r = parse_regions("chr20:1,000-2,000,chr20:5,000,000-5,000,100", &c).unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[0].start.0, r[0].end.0), (999, 2000));
+        assert_eq!((r[1].start.0, r[1].end.0), (4_999_999, 5_000_100));
+        let r = parse_regions("chr20:1-100,chr20:300-400", &c).unwrap();
+        assert_eq!(r.len(), 2);
     }
 
     #[test]

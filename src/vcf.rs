@@ -4,6 +4,7 @@
 //! beside it; files are written under a temporary name and renamed only when complete.
 use crate::genotype::Call;
 use crate::gvcf::RefBlock;
+use crate::output::{self, Target, Temp};
 use crate::region::{Pos0, Pos1};
 use anyhow::{Context, Result};
 use noodles_core::Position;
@@ -33,6 +34,8 @@ pub struct Provenance {
     pub model_name: String,
     pub model_version: String,
     pub model_sha256: String,
+    /// The inference device actually used (`cpu`, `cuda:0`).
+    pub device: String,
     pub contigs: Vec<(String, u64)>,
 }
 
@@ -121,6 +124,7 @@ pub fn header(p: &Provenance, gvcf: bool) -> Result<vcf::Header> {
     b = other(b, "callvarCommand", p.command_line.clone())?;
     b = other(b, "reference", format!("file://{}", p.reference_path))?;
     b = other(b, "callvarReferenceMD5", p.reference_md5.clone())?;
+    b = other(b, "callvarDevice", p.device.clone())?;
     let mut model = Map::<Other>::new();
     for (tag, value) in [("Version", &p.model_version), ("SHA256", &p.model_sha256)] {
         let tag = tag
@@ -219,78 +223,156 @@ fn block_record(contig: &str, b: &RefBlock, ref_base: u8) -> Result<vcf::variant
         .build())
 }
 
+/// The byte sink under the VCF writer: plain or BGZF, into a file or stdout.
 enum Sink {
-    Stdout,
-    Plain,
-    Bgzf,
+    Plain(std::io::BufWriter<Box<dyn Write + Send>>),
+    Bgzf(noodles_bgzf::io::Writer<Box<dyn Write + Send>>),
 }
 
-/// A VCF being written. Dropped without [`VcfWriter::finish`], it removes its temporary file.
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Plain(w) => w.write(buf),
+            Sink::Bgzf(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Plain(w) => w.flush(),
+            Sink::Bgzf(w) => w.flush(),
+        }
+    }
+}
+
+impl Sink {
+    /// Writes everything out (the BGZF end-of-file block included), checking every error
+    /// rather than leaving the last bytes to a `Drop` that cannot report one.
+    fn finish(self) -> std::io::Result<()> {
+        let mut inner = match self {
+            Sink::Plain(w) => w.into_inner().map_err(|e| e.into_error())?,
+            Sink::Bgzf(w) => w.finish()?,
+        };
+        inner.flush()
+    }
+}
+
+/// The largest position a `.tbi` index can hold (2^29 - 1); longer contigs need a `.csi`.
+const TABIX_MAX_POSITION: u64 = (1 << 29) - 1;
+
+/// A VCF being written. Dropped without [`VcfWriter::finish`], its temporary file is removed.
 pub struct VcfWriter {
-    writer: Option<vcf::io::Writer<Box<dyn Write + Send>>>,
+    writer: Option<vcf::io::Writer<Sink>>,
     header: vcf::Header,
     gvcf: bool,
-    sink: Sink,
-    tmp: PathBuf,
-    dest: PathBuf,
+    target: Target,
+    /// The index written beside a BGZF regular file: `.tbi`, or `.csi` when a contig is too
+    /// long for tabix (decided from the header before any record is written).
+    index: Option<(PathBuf, Temp)>,
+    shown: String,
 }
 
-/// `OUT.vcf.gz` → `OUT.vcf.gz.callvar-partial-PID`: never mistaken for a finished file.
-pub fn temp_path(dest: &Path) -> PathBuf {
-    let mut s = dest.as_os_str().to_owned();
-    s.push(format!(".callvar-partial-{}", std::process::id()));
-    PathBuf::from(s)
+/// A finished output whose files wait under temporary names for [`Finished::commit`].
+pub struct Finished {
+    files: Vec<(Temp, PathBuf)>,
+    /// An index of the other kind beside the output, which would now be stale.
+    stale: Option<PathBuf>,
 }
 
-/// Renames `tmp` to `dest`, naming both on failure.
-pub fn commit(tmp: &Path, dest: &Path) -> Result<()> {
-    std::fs::rename(tmp, dest).with_context(|| {
-        format!(
-            "{}: cannot rename {} into place",
-            dest.display(),
-            tmp.display()
-        )
-    })
+impl Finished {
+    /// Moves the files into place.
+    pub fn commit(self) -> Result<()> {
+        output::commit_all(self.files)?;
+        if let Some(s) = self.stale {
+            let _ = std::fs::remove_file(s);
+        }
+        Ok(())
+    }
+}
+
+/// The paths a VCF output will occupy (the file and, for BGZF files, its index), for
+/// checking that no input is among them.
+pub fn output_paths(dest: &str, contigs: &[(String, u64)]) -> Vec<PathBuf> {
+    if dest == "-" {
+        return Vec::new();
+    }
+    let mut v = vec![PathBuf::from(dest)];
+    if is_bgzf_name(dest) {
+        v.push(PathBuf::from(format!("{dest}.{}", index_ext(contigs))));
+    }
+    v
+}
+
+fn is_bgzf_name(dest: &str) -> bool {
+    dest.ends_with(".gz") || dest.ends_with(".bgz")
+}
+
+fn index_ext(contigs: &[(String, u64)]) -> &'static str {
+    if contigs.iter().any(|(_, l)| *l > TABIX_MAX_POSITION) {
+        "csi"
+    } else {
+        "tbi"
+    }
+}
+
+/// Refuses output names callvar cannot honour (BCF).
+pub fn check_output_name(flag: &str, dest: &str) -> Result<()> {
+    if dest.ends_with(".bcf") {
+        anyhow::bail!(
+            "{dest}: {flag}: BCF output is not supported; write .vcf.gz and convert with `bcftools view -Ob`"
+        );
+    }
+    Ok(())
 }
 
 impl VcfWriter {
-    /// Opens `dest` (`-` for stdout) and writes the header; `gvcf` selects gVCF records.
+    /// Opens `dest` (see [`output::target`]) and writes the header; `gvcf` selects gVCF
+    /// records. `.gz`/`.bgz` names are BGZF (indexed when a regular file).
     pub fn create(dest: &str, header: vcf::Header, gvcf: bool) -> Result<Self> {
-        let destp = PathBuf::from(dest);
-        let tmp = temp_path(&destp);
-        let (sink, inner): (Sink, Box<dyn Write + Send>) = if dest == "-" {
-            (
-                Sink::Stdout,
-                Box::new(std::io::BufWriter::new(std::io::stdout())),
-            )
-        } else {
-            if let Some(dir) = destp.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| {
-                    format!("{}: cannot create output directory", dir.display())
-                })?;
-            }
-            let f = std::fs::File::create(&tmp)
-                .with_context(|| format!("{dest}: cannot create output file"))?;
-            if dest.ends_with(".gz") || dest.ends_with(".bgz") {
-                (Sink::Bgzf, Box::new(noodles_bgzf::io::Writer::new(f)))
-            } else {
-                (Sink::Plain, Box::new(std::io::BufWriter::new(f)))
-            }
+        let target = output::target(dest)?;
+        let raw: Box<dyn Write + Send> = match &target {
+            Target::Stdout => Box::new(std::io::stdout()),
+            Target::Stream(p) => Box::new(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(p)
+                    .with_context(|| format!("{dest}: cannot open for writing"))?,
+            ),
+            Target::File { tmp, .. } => Box::new(
+                std::fs::File::create(tmp.path())
+                    .with_context(|| format!("{dest}: cannot create output file"))?,
+            ),
         };
-        let mut writer = vcf::io::Writer::new(inner);
-        let mut w = VcfWriter {
-            writer: None,
+        let bgzf = is_bgzf_name(dest);
+        let sink = if bgzf {
+            Sink::Bgzf(noodles_bgzf::io::Writer::new(raw))
+        } else {
+            Sink::Plain(std::io::BufWriter::new(raw))
+        };
+        let index = match &target {
+            Target::File { dest, .. } if bgzf => {
+                let contigs: Vec<(String, u64)> = header
+                    .contigs()
+                    .iter()
+                    .map(|(n, c)| (n.to_string(), c.length().unwrap_or(0) as u64))
+                    .collect();
+                let ipath = PathBuf::from(format!("{}.{}", dest.display(), index_ext(&contigs)));
+                let t = Temp::beside(&ipath);
+                Some((ipath, t))
+            }
+            _ => None,
+        };
+        let mut writer = vcf::io::Writer::new(sink);
+        writer
+            .write_header(&header)
+            .with_context(|| format!("{dest}: write error"))?;
+        Ok(VcfWriter {
+            writer: Some(writer),
             header,
             gvcf,
-            sink,
-            tmp,
-            dest: destp,
-        };
-        writer
-            .write_header(&w.header)
-            .with_context(|| format!("{dest}: write error"))?;
-        w.writer = Some(writer);
-        Ok(w)
+            target,
+            index,
+            shown: dest.to_string(),
+        })
     }
 
     pub fn write(&mut self, call: &Call) -> Result<()> {
@@ -307,60 +389,61 @@ impl VcfWriter {
     fn write_record(&mut self, rec: &vcf::variant::RecordBuf) -> Result<()> {
         let w = self.writer.as_mut().context("writer already finished")?;
         w.write_variant_record(&self.header, rec)
-            .with_context(|| format!("{}: write error", self.dest.display()))
+            .with_context(|| format!("{}: write error", self.shown))
     }
 
-    /// Flushes, indexes `.vcf.gz` output and moves the files into place; on failure removes
-    /// the partial files.
-    pub fn finish(mut self) -> Result<()> {
-        let result = self.complete();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&self.tmp);
-            let _ = std::fs::remove_file(temp_path(&PathBuf::from(format!(
-                "{}.tbi",
-                self.dest.display()
-            ))));
-        }
-        result
-    }
-
-    fn complete(&mut self) -> Result<()> {
+    /// Completes the output: every byte written and checked, the index built, all under
+    /// temporary names; [`Finished::commit`] moves them into place.
+    pub fn finish(mut self) -> Result<Finished> {
         let w = self.writer.take().context("writer already finished")?;
-        let mut inner = w.into_inner();
-        inner
-            .flush()
-            .with_context(|| format!("{}: write error", self.dest.display()))?;
-        drop(inner); // BGZF writers write their end-of-file block on drop
-        match self.sink {
-            Sink::Stdout => Ok(()),
-            Sink::Plain => commit(&self.tmp, &self.dest),
-            Sink::Bgzf => {
-                let index = match vcf::fs::index(&self.tmp)
-                    .with_context(|| format!("{}: cannot index", self.dest.display()))?
-                {
-                    vcf::Index::Tabix(t) => t,
-                    vcf::Index::Csi(_) => {
-                        anyhow::bail!("{}: contigs too long for a .tbi index", self.dest.display())
-                    }
-                };
-                let tbi = PathBuf::from(format!("{}.tbi", self.dest.display()));
-                let tbi_tmp = temp_path(&tbi);
-                noodles_tabix::fs::write(&tbi_tmp, &index)
-                    .with_context(|| format!("{}: cannot write", tbi.display()))?;
-                commit(&self.tmp, &self.dest)?;
-                commit(&tbi_tmp, &tbi)
-            }
+        let shown = &self.shown;
+        w.into_inner()
+            .finish()
+            .with_context(|| format!("{shown}: write error"))?;
+        let Target::File { dest, tmp } = self.target else {
+            return Ok(Finished {
+                files: Vec::new(),
+                stale: None,
+            });
+        };
+        std::fs::File::open(tmp.path())
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("{shown}: write error"))?;
+        let mut files = vec![(tmp, dest.clone())];
+        let mut stale = None;
+        if let Some((ipath, itmp)) = self.index.take() {
+            let index = vcf::fs::index(files[0].0.path())
+                .with_context(|| format!("{shown}: cannot index"))?;
+            write_index(&index, itmp.path())
+                .with_context(|| format!("{}: write error", ipath.display()))?;
+            let other = if ipath.extension().is_some_and(|e| e == "csi") {
+                "tbi"
+            } else {
+                "csi"
+            };
+            stale = Some(PathBuf::from(format!("{}.{other}", dest.display())));
+            files.push((itmp, ipath));
         }
+        Ok(Finished { files, stale })
     }
 }
 
-impl Drop for VcfWriter {
-    fn drop(&mut self) {
-        if self.writer.is_some() && !matches!(self.sink, Sink::Stdout) {
-            self.writer = None;
-            let _ = std::fs::remove_file(&self.tmp);
+/// Writes a `.tbi` or `.csi` to `path`, finishing its BGZF stream and syncing explicitly.
+fn write_index(index: &vcf::Index, path: &Path) -> std::io::Result<()> {
+    let f = std::fs::File::create(path)?;
+    let f = match index {
+        vcf::Index::Tabix(t) => {
+            let mut w = noodles_tabix::io::Writer::new(f);
+            w.write_index(t)?;
+            w.into_inner().finish()?
         }
-    }
+        vcf::Index::Csi(c) => {
+            let mut w = noodles_csi::io::Writer::new(f);
+            w.write_index(c)?;
+            w.into_inner().finish()?
+        }
+    };
+    f.sync_all()
 }
 
 /// One data line of a VCF, parsed loosely enough for truth sets and other callers' output.
