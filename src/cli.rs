@@ -297,7 +297,7 @@ fn run_call(a: CallArgs) -> Result<i32> {
 }
 
 pub fn run() -> Result<i32> {
-    let cli = Cli::parse();
+    let cli = crate::version::parse::<Cli>();
     crate::reads::silence_htslib();
     output::install_signal_cleanup()?;
     match cli.command {

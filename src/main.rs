@@ -17,6 +17,7 @@ mod region;
 mod tensor;
 mod train;
 mod vcf;
+mod version;
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {

@@ -451,6 +451,24 @@ pub fn save(dir: &Path, weights: &[u8], mut card: ModelCard) -> Result<PathBuf> 
     Ok(c)
 }
 
+/// One line for `callvar --version`: whether libtorch can use CUDA here, and how.
+pub fn cuda_summary() -> String {
+    if !tch::Cuda::is_available() {
+        return "not available (no CUDA device or driver, or a CPU-only libtorch): runs on CPU"
+            .to_string();
+    }
+    let cudnn = if tch::Cuda::cudnn_is_available() {
+        let v = tch::utils::version_cudnn();
+        format!("cuDNN {}.{}.{}", v / 10000, v / 100 % 100, v % 100)
+    } else {
+        "no cuDNN".to_string()
+    };
+    format!(
+        "available, {} device(s), {cudnn}",
+        tch::Cuda::device_count()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
