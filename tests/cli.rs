@@ -289,7 +289,12 @@ fn bad_inputs_fail_cleanly() {
         .unwrap();
     old.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000))
         .unwrap();
-    let o = call(copied.to_str().unwrap(), out, &["--regions", "chr20:10000000-10001000"]);
+    let o = call_region(
+        "chr20:10000000-10001000",
+        copied.to_str().unwrap(),
+        out,
+        &[],
+    );
     assert!(o.status.success(), "{}", stderr_of(&o));
     std::fs::remove_file(out).unwrap();
     std::fs::remove_file(format!("{out}.tbi")).unwrap();
@@ -430,7 +435,8 @@ fn help_lists_every_command_and_flag() {
     // each subcommand on a line of its own in the Commands list, with its description
     for c in ["call", "train", "eval"] {
         assert!(
-            h.lines().any(|l| l.trim_start().starts_with(&format!("{c} "))),
+            h.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{c} "))),
             "--help lists no '{c}' command: {h}"
         );
     }
