@@ -563,3 +563,35 @@ fn samtools_conventions_and_run_summary() {
         .unwrap();
     assert!(String::from_utf8_lossy(&h.stdout).contains("##callvarDevice=cpu"));
 }
+
+#[test]
+fn contigs_too_long_for_tabix_get_a_csi_index() {
+    let d = tmpdir("csi");
+    let dd = d.display();
+    // the bundled reference plus a 540 Mb contig (beyond .tbi's 2^29 bp)
+    sh(&format!(
+        "(zcat {}; echo '>chrBig'; head -c 540000000 /dev/zero | tr '\\0' N | fold -w 100) | bgzip -l 1 > {dd}/big.fa.gz && samtools faidx {dd}/big.fa.gz",
+        td("ref.fa.gz")
+    ));
+    let out = d.join("out.vcf.gz");
+    std::fs::write(d.join("out.vcf.gz.tbi"), "stale").unwrap();
+    let o = call(
+        &td("na12878.bam"),
+        s(&out),
+        &["--ref", s(&d.join("big.fa.gz")), "--regions", REGION, "-q"],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(d.join("out.vcf.gz.csi").is_file());
+    assert!(
+        !d.join("out.vcf.gz.tbi").exists(),
+        "a stale .tbi would shadow the .csi"
+    );
+    let q = Command::new("bcftools")
+        .args(["view", "-H", "-r", "chr20:10000000-10005000"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(q.status.success(), "{}", err(&q));
+    let n = String::from_utf8_lossy(&q.stdout).lines().count();
+    assert!(n > 0 && n < records(&out).len());
+}
