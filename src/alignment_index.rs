@@ -39,14 +39,14 @@ pub fn check(path: &Path, index: &Path) -> Result<()> {
     check_bam(path, index, &spans)
 }
 
-/// Little-endian reader over an index's bytes.
-struct Cursor<'a> {
-    b: &'a [u8],
-    i: usize,
+/// Little-endian reader over an index's bytes (also used by `shards` to read read density).
+pub(crate) struct Cursor<'a> {
+    pub(crate) b: &'a [u8],
+    pub(crate) i: usize,
 }
 
 impl Cursor<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8]> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&[u8]> {
         let s = self
             .b
             .get(self.i..self.i + n)
@@ -54,14 +54,14 @@ impl Cursor<'_> {
         self.i += n;
         Ok(s)
     }
-    fn u32(&mut self) -> Result<u32> {
+    pub(crate) fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_le_bytes(self.take(4)?.try_into()?))
     }
-    fn i32(&mut self) -> Result<usize> {
+    pub(crate) fn i32(&mut self) -> Result<usize> {
         let v = i32::from_le_bytes(self.take(4)?.try_into()?);
         usize::try_from(v).context("negative count")
     }
-    fn u64(&mut self) -> Result<u64> {
+    pub(crate) fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(self.take(8)?.try_into()?))
     }
 }

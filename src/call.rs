@@ -265,6 +265,8 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
         model_sha256: job.model.card.weights_sha256.clone(),
         device: model::device_name(device),
         contigs: job.reference.contigs.clone(),
+        regions: job.regions.clone(),
+        chunk_size: settings.chunk_size,
     };
     let chunks = region::chunks(&job.regions, settings.chunk_size);
     let pool = rayon::ThreadPoolBuilder::new()

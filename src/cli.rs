@@ -1,5 +1,5 @@
-//! Command line: clap definitions for `call`, `train` and `eval`, and the glue that turns
-//! arguments into each command's typed job. Returns the process exit code.
+//! Command line: clap definitions for `call`, `train`, `eval`, `shards` and `merge`, and the
+//! glue that turns arguments into each command's typed job. Returns the process exit code.
 use crate::call::{self, CallJob, CallSettings};
 use crate::candidates::CandidateConfig;
 use crate::model::{DeviceChoice, Model};
@@ -35,6 +35,10 @@ enum Command {
     Train(train::TrainArgs),
     /// Compare a call set with a truth set (haplotype-aware), reporting precision/recall/F1.
     Eval(eval::EvalArgs),
+    /// Plan N shards of about equal work (one BED each, plus plan.tsv) for distributed calling.
+    Shards(ShardsArgs),
+    /// Join the shard VCFs (or gVCFs) of a plan into the file one `call` run would write.
+    Merge(MergeArgs),
 }
 
 /// Read filtering and candidate thresholds shared by `call` and `train`.
@@ -296,6 +300,115 @@ fn run_call(a: CallArgs) -> Result<i32> {
     Ok(0)
 }
 
+#[derive(Args)]
+struct ShardsArgs {
+    /// Reference FASTA (plain or bgzipped, with .fai and .gzi).
+    #[arg(long = "ref", value_name = "REF.fa[.gz]")]
+    reference: PathBuf,
+    /// Aligned reads: indexed BAM or CRAM; work per shard is estimated from the index.
+    #[arg(long, value_name = "SAMPLE.bam|.cram")]
+    reads: PathBuf,
+    /// Number of shards (fewer when the regions hold fewer chunks).
+    #[arg(short = 'n', long = "shards", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    shards: u32,
+    /// Folder for shard-0001.bed … and plan.tsv (created; must not hold a plan already).
+    #[arg(long, value_name = "DIR")]
+    output_dir: PathBuf,
+    /// Regions to call, as `call --regions` (default: every contig).
+    #[arg(long, value_name = "REGIONS", conflicts_with = "regions_file")]
+    regions: Option<String>,
+    /// Regions to call from a BED file (plain or gzipped), as `call --regions-file`.
+    #[arg(long, value_name = "R.bed[.gz]")]
+    regions_file: Option<PathBuf>,
+    /// Chunk size of the grid shards are cut on; give `call` the same value.
+    #[arg(long, default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1000..))]
+    chunk_size: u64,
+    /// No summary line on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn run_shards(a: ShardsArgs) -> Result<i32> {
+    let reference = Reference::open(&a.reference)?;
+    let any_sample = crate::reads::SampleChoice {
+        name: None,
+        pool: true,
+    };
+    let alignments =
+        Alignments::open_sample(&a.reads, &reference, ReadFilter::default(), &any_sample)?;
+    let regions = resolve_regions(&reference, a.regions.as_deref(), a.regions_file.as_ref())?;
+    let s = crate::shards::run(crate::shards::PlanJob {
+        alignments: &alignments,
+        contigs: &reference.contigs,
+        regions,
+        shards: a.shards as usize,
+        chunk_size: a.chunk_size,
+        output_dir: a.output_dir.clone(),
+    })?;
+    if !a.quiet {
+        let work: Vec<f64> = s.plan.shards.iter().map(|x| x.work).collect();
+        let mean = work.iter().sum::<f64>() / work.len() as f64;
+        let max = work.iter().cloned().fold(0.0, f64::max);
+        eprintln!(
+            "callvar: {} shards of {} chunks ({} bp grid) in {}; estimated work (from {}) max/mean {:.2}",
+            s.plan.shards.len(),
+            s.chunks,
+            s.plan.chunk_size,
+            a.output_dir.join(crate::shards::PLAN_FILE).display(),
+            s.index.display(),
+            if mean > 0.0 { max / mean } else { 1.0 }
+        );
+    }
+    Ok(0)
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// Reference FASTA the shards were called on (checked by MD5; spells trimmed gVCF blocks).
+    #[arg(long = "ref", value_name = "REF.fa[.gz]")]
+    reference: PathBuf,
+    /// The plan from `callvar shards` (its plan.tsv): every shard must be given once.
+    #[arg(long, value_name = "plan.tsv")]
+    plan: PathBuf,
+    /// Output: `.vcf`, `.vcf.gz` (BGZF + index) or `-`, as `call --output`.
+    #[arg(short, long, value_name = "OUT.vcf[.gz]|-")]
+    output: String,
+    /// The shards are gVCFs (`call --gvcf` outputs): stitch reference blocks across shards.
+    #[arg(long)]
+    gvcf: bool,
+    /// No summary line on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+    /// The shards' outputs of `callvar call`, in any order.
+    #[arg(required = true, value_name = "SHARD.vcf.gz")]
+    shards: Vec<PathBuf>,
+}
+
+fn run_merge(a: MergeArgs) -> Result<i32> {
+    crate::vcf::check_output_name("--output", &a.output)?;
+    let reference = Reference::open(&a.reference)?;
+    let plan = crate::shards::Plan::read(&a.plan, &reference.contigs)?;
+    let s = crate::merge::run(crate::merge::MergeJob {
+        reference: &reference,
+        plan: &plan,
+        inputs: &a.shards,
+        output: &a.output,
+        gvcf: a.gvcf,
+        command_line: command_line(),
+    })?;
+    if !a.quiet {
+        eprintln!(
+            "callvar: merged {} shards, {} records into {}",
+            s.shards,
+            s.records,
+            if a.output == "-" { "stdout" } else { &a.output }
+        );
+    }
+    Ok(0)
+}
+
 pub fn run() -> Result<i32> {
     let cli = crate::version::parse::<Cli>();
     crate::reads::silence_htslib();
@@ -304,5 +417,7 @@ pub fn run() -> Result<i32> {
         Command::Call(a) => run_call(a),
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Shards(a) => run_shards(a),
+        Command::Merge(a) => run_merge(a),
     }
 }

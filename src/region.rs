@@ -115,6 +115,23 @@ pub fn parse_regions(text: &str, contigs: &ContigList) -> Result<Vec<Region>> {
         .collect()
 }
 
+/// Writes regions as [`parse_regions`] reads them back, comma-separated: a whole contig as
+/// its name, else `contig:start-end` (1-based, inclusive). Recorded in VCF headers
+/// (`##callvarRegions`) and shard plans.
+pub fn format_regions(regions: &[Region], contigs: &ContigList) -> String {
+    regions
+        .iter()
+        .map(|r| {
+            if r.start.0 == 0 && contig_len(contigs, &r.contig) == Some(r.end.0) {
+                r.contig.clone()
+            } else {
+                r.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Splits a comma-separated region list where numbers may carry thousands separators, as
 /// samtools accepts them: `chr20:1,000-2,000,chr21` is two regions. A comma starts a new
 /// region unless it continues a coordinate (the piece so far has a `:` and ends in a digit,

@@ -37,6 +37,10 @@ pub struct Provenance {
     /// The inference device actually used (`cpu`, `cuda:0`).
     pub device: String,
     pub contigs: Vec<(String, u64)>,
+    /// The regions called (merged, in reference order) and the chunk grid they were cut on:
+    /// `callvar merge` checks shards against its plan with them.
+    pub regions: Vec<crate::region::Region>,
+    pub chunk_size: u64,
 }
 
 /// The VCF header; with `gvcf`, also the `<*>` allele, `END` and `MIN_DP` of reference blocks.
@@ -125,6 +129,12 @@ pub fn header(p: &Provenance, gvcf: bool) -> Result<vcf::Header> {
     b = other(b, "reference", format!("file://{}", p.reference_path))?;
     b = other(b, "callvarReferenceMD5", p.reference_md5.clone())?;
     b = other(b, "callvarDevice", p.device.clone())?;
+    b = other(
+        b,
+        "callvarRegions",
+        crate::region::format_regions(&p.regions, &p.contigs),
+    )?;
+    b = other(b, "callvarChunkSize", p.chunk_size.to_string())?;
     let mut model = Map::<Other>::new();
     for (tag, value) in [("Version", &p.model_version), ("SHA256", &p.model_sha256)] {
         let tag = tag
@@ -384,6 +394,16 @@ impl VcfWriter {
     pub fn write_block(&mut self, contig: &str, block: &RefBlock, ref_base: u8) -> Result<()> {
         let rec = block_record(contig, block, ref_base)?;
         self.write_record(&rec)
+    }
+
+    /// Writes one record line exactly as given (`line` without its newline): `callvar merge`
+    /// copies shard records byte for byte.
+    pub fn write_line(&mut self, line: &str) -> Result<()> {
+        let w = self.writer.as_mut().context("writer already finished")?;
+        let sink = w.get_mut();
+        sink.write_all(line.as_bytes())
+            .and_then(|()| sink.write_all(b"\n"))
+            .with_context(|| format!("{}: write error", self.shown))
     }
 
     fn write_record(&mut self, rec: &vcf::variant::RecordBuf) -> Result<()> {
