@@ -185,16 +185,20 @@ fn check_header(path: &Path, got: &[String], expected: &[String], md5: &str) -> 
 /// it are trimmed, as `write_gvcf_chunk` trims them within a single run.
 type Spill = (String, u64);
 
-/// Writes one gVCF line, trimming a reference block that starts before `spill`; false
-/// when the block lies wholly under it and is dropped.
-fn write_gvcf_line(
-    w: &mut VcfWriter,
-    line: &str,
-    f: &[&str],
-    start: u64,
-    spill: &mut Spill,
-    refr: &RefReader,
-) -> Result<bool> {
+/// What becomes of one gVCF line.
+#[derive(Debug, PartialEq)]
+enum Stitch {
+    /// Written as it is.
+    Keep,
+    /// A reference block wholly under the variant records before it: dropped.
+    Drop,
+    /// A reference block that now starts at this 0-based position.
+    Trim(u64),
+}
+
+/// Applies `write_gvcf_chunk`'s rule to one gVCF line (`f`, its fields; `start`, its
+/// 0-based POS): variant records extend `spill`, reference blocks start after it.
+fn stitch(f: &[&str], start: u64, spill: &mut Spill) -> Result<Stitch> {
     let contig = f[0];
     if f[4] != "<*>" {
         let end = start + f[3].len() as u64;
@@ -203,26 +207,32 @@ fn write_gvcf_line(
         } else {
             *spill = (contig.to_string(), end);
         }
-        return w.write_line(line).map(|()| true);
+        return Ok(Stitch::Keep);
     }
     if spill.0 != contig || spill.1 <= start {
-        return w.write_line(line).map(|()| true);
+        return Ok(Stitch::Keep);
     }
     let end: u64 = f[7]
         .split(';')
         .find_map(|i| i.strip_prefix("END="))
         .and_then(|e| e.parse().ok())
         .context("reference block without END")?;
-    if spill.1 >= end {
-        return Ok(false);
-    }
-    let base = refr.fetch(contig, spill.1, spill.1 + 1)?;
-    let pos = (spill.1 + 1).to_string();
+    Ok(if spill.1 >= end {
+        Stitch::Drop
+    } else {
+        Stitch::Trim(spill.1)
+    })
+}
+
+/// A reference block's line moved to start at `start` (0-based), its REF base re-spelled.
+fn trimmed_line(f: &[&str], start: u64, refr: &RefReader) -> Result<String> {
+    let base = refr.fetch(f[0], start, start + 1)?;
+    let base = String::from_utf8_lossy(&base).to_string();
+    let pos = (start + 1).to_string();
     let mut fields: Vec<&str> = f.to_vec();
     fields[1] = &pos;
-    let base = String::from_utf8_lossy(&base).to_string();
     fields[3] = &base;
-    w.write_line(&fields.join("\t")).map(|()| true)
+    Ok(fields.join("\t"))
 }
 
 /// Checks the shards against the plan and each other, then writes the merged file.
@@ -321,13 +331,17 @@ pub fn run(job: MergeJob) -> Result<MergeSummary> {
                     start + 1
                 );
             }
-            let written = if job.gvcf {
-                write_gvcf_line(&mut w, &line, &f, start, &mut spill, &refr)
-                    .with_context(|| format!("{shown}: line {}", i + 1))?
+            let how = if job.gvcf {
+                stitch(&f, start, &mut spill).with_context(|| format!("{shown}: line {}", i + 1))?
             } else {
-                w.write_line(&line).map(|()| true)?
+                Stitch::Keep
             };
-            records += written as u64;
+            match how {
+                Stitch::Keep => w.write_line(&line)?,
+                Stitch::Drop => continue,
+                Stitch::Trim(at) => w.write_line(&trimmed_line(&f, at, &refr)?)?,
+            }
+            records += 1;
         }
     }
     w.finish()?.commit()?;
@@ -335,4 +349,59 @@ pub fn run(job: MergeJob) -> Result<MergeSummary> {
         shards: slots.len(),
         records,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(line: &str) -> Vec<&str> {
+        line.split('\t').collect()
+    }
+
+    #[test]
+    fn blocks_after_a_spilling_deletion_are_trimmed_or_dropped() {
+        let mut spill: Spill = (String::new(), 0);
+        let del = "chr20\t10004769\t.\tTAAAACTATGC\tT,<*>\t9.6\tPASS\t.\tGT\t0/1";
+        assert_eq!(
+            stitch(&fields(del), 10_004_768, &mut spill).unwrap(),
+            Stitch::Keep
+        );
+        assert_eq!(spill, ("chr20".to_string(), 10_004_779));
+        let block = |s: u64, e: u64| format!("chr20\t{}\t.\tA\t<*>\t.\t.\tEND={e}\tGT\t0/0", s + 1);
+        // wholly under the deletion: dropped; reaching past it: starts after it
+        let b = block(10_004_775, 10_004_779);
+        assert_eq!(
+            stitch(&fields(&b), 10_004_775, &mut spill).unwrap(),
+            Stitch::Drop
+        );
+        let b = block(10_004_775, 10_004_790);
+        let f = fields(&b);
+        assert_eq!(
+            stitch(&f, 10_004_775, &mut spill).unwrap(),
+            Stitch::Trim(10_004_779)
+        );
+        // its REF base is the reference's at the new start (chr20:10,004,780 is A, not the
+        // block's old REF)
+        let reference = Reference::open(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/ref.fa.gz"
+        )))
+        .unwrap();
+        let refr = reference.reader().unwrap();
+        let b = b.replace("\tA\t<*>", "\tC\t<*>");
+        let f = fields(&b);
+        let line = trimmed_line(&f, 10_004_779, &refr).unwrap();
+        let g = fields(&line);
+        assert_eq!((g[1], g[3]), ("10004780", "A"));
+        assert_eq!((g[4], g[7]), ("<*>", "END=10004790"));
+        // blocks past the spill, or on another contig, are kept
+        let b = block(10_004_779, 10_004_790);
+        assert_eq!(
+            stitch(&fields(&b), 10_004_779, &mut spill).unwrap(),
+            Stitch::Keep
+        );
+        let other = "chr21\t5\t.\tA\t<*>\t.\t.\tEND=9\tGT\t0/0";
+        assert_eq!(stitch(&fields(other), 4, &mut spill).unwrap(), Stitch::Keep);
+    }
 }
