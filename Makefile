@@ -6,6 +6,7 @@
 SHELL := /bin/bash
 CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/callvar
 VENV ?= $(CACHE)/torch-2.11.0
+DASK_VERSION := 2026.8.0
 export LIBTORCH_USE_PYTORCH := 1
 export PATH := $(VENV)/bin:$(HOME)/.cargo/bin:$(PATH)
 # BUILD_PKGS build and install callvar; the rest are the test and benchmark tools.
@@ -26,7 +27,7 @@ test: build
 build: setup
 	cargo build --release
 
-setup: $(VENV)/.ok .apt.ok
+setup: $(VENV)/.ok $(VENV)/.dask-$(DASK_VERSION).ok .apt.ok
 
 # Rechecked when the Makefile (the package list) changes; installs only what is missing.
 .apt.ok: Makefile
@@ -42,6 +43,12 @@ $(VENV)/.ok:
 	@echo "installing torch==2.11.0 (libtorch for tch) into $(VENV)"
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q torch==2.11.0
+	@touch $@
+
+# dask.distributed for workflows/dask (its runner and its test in tests/workflows.rs), in the
+# same venv; the marker names the version, so changing DASK_VERSION reinstalls.
+$(VENV)/.dask-$(DASK_VERSION).ok: $(VENV)/.ok
+	$(VENV)/bin/pip install -q "dask[distributed]==$(DASK_VERSION)"
 	@touch $@
 
 bench: build
