@@ -518,6 +518,21 @@ mod tests {
     }
 
     #[test]
+    fn region_lists_round_trip_with_whole_contigs_as_names() {
+        let contigs = vec![
+            ("chr20".to_string(), 1000),
+            ("HLA-A*01:01:01:01".to_string(), 500),
+        ];
+        let r = vec![
+            Region::new("chr20", 0, 1000),
+            Region::new("HLA-A*01:01:01:01", 10, 20),
+        ];
+        let text = region::format_regions(&r, &contigs);
+        assert_eq!(text, "chr20,HLA-A*01:01:01:01:11-20");
+        assert_eq!(parse_region_list(&text, &contigs).unwrap(), r);
+    }
+
+    #[test]
     fn pieces_spread_over_chunks_by_overlap() {
         let chunks = region::chunks(&[Region::new("c", 0, 4000)], 1000);
         let pieces = vec![Piece {

@@ -399,3 +399,58 @@ fn merge_refuses_gaps_overlaps_and_foreign_shards() {
     ok(merge(&plan_tsv, &out, false, &v));
     assert!(records(&out).len() > 10);
 }
+
+#[test]
+fn a_shard_spanning_two_regions_merges_to_one_run() {
+    let d = tmpdir("gap");
+    let region = "chr20:10000001-10002000,chr20:10004001-10006000";
+    let shards = plan(&d.join("plan"), &td("na12878.bam"), "3", region, "1000");
+    let b = beds(&d.join("plan"), &shards);
+    // four chunks of about equal work in three shards: the middle one holds the chunks on
+    // each side of the gap
+    let bed = |k: usize| -> Vec<(u64, u64)> { b[k].iter().map(|r| (r.1, r.2)).collect() };
+    assert_eq!(bed(0), vec![(10_000_000, 10_001_000)]);
+    assert_eq!(
+        bed(1),
+        vec![(10_001_000, 10_002_000), (10_004_000, 10_005_000)]
+    );
+    assert_eq!(bed(2), vec![(10_005_000, 10_006_000)]);
+    assert_eq!(
+        shards[1][2],
+        "chr20:10001001-10002000,chr20:10004001-10005000"
+    );
+    let outs: Vec<(PathBuf, PathBuf)> = shards
+        .iter()
+        .map(|sh| {
+            let bed = d.join("plan").join(&sh[1]);
+            call_shard(&bed, &d.join(&sh[1]), true, &["--chunk-size", "1000"])
+        })
+        .collect();
+    let (single, single_g) = (d.join("single.vcf.gz"), d.join("single.g.vcf.gz"));
+    ok(run(&[
+        "call",
+        "--ref",
+        &td("ref.fa.gz"),
+        "--reads",
+        &td("na12878.bam"),
+        "--regions",
+        region,
+        "--chunk-size",
+        "1000",
+        "-o",
+        s(&single),
+        "--gvcf",
+        s(&single_g),
+        "-q",
+    ]));
+    let plan_tsv = d.join("plan/plan.tsv");
+    let (merged, merged_g) = (d.join("m.vcf.gz"), d.join("m.g.vcf.gz"));
+    let vcfs: Vec<PathBuf> = outs.iter().map(|o| o.0.clone()).collect();
+    let gvcfs: Vec<PathBuf> = outs.iter().map(|o| o.1.clone()).collect();
+    ok(merge(&plan_tsv, &merged, false, &vcfs));
+    ok(merge(&plan_tsv, &merged_g, true, &gvcfs));
+    assert_eq!(comparable(&merged), comparable(&single));
+    assert_eq!(comparable(&merged_g), comparable(&single_g));
+    assert!(text(&merged).contains(&format!("##callvarRegions={region}\n")));
+    assert!(records(&single).len() > 10);
+}
