@@ -393,6 +393,7 @@ fn run_merge(a: MergeArgs) -> Result<i32> {
     let s = crate::merge::run(crate::merge::MergeJob {
         reference: &reference,
         plan: &plan,
+        plan_path: &a.plan,
         inputs: &a.shards,
         output: &a.output,
         gvcf: a.gvcf,

@@ -33,6 +33,8 @@ use std::path::{Path, PathBuf};
 pub struct MergeJob<'a> {
     pub reference: &'a Reference,
     pub plan: &'a Plan,
+    /// Where the plan was read from (for messages).
+    pub plan_path: &'a Path,
     pub inputs: &'a [PathBuf],
     pub output: &'a str,
     pub gvcf: bool,
@@ -265,7 +267,10 @@ pub fn run(job: MergeJob) -> Result<MergeSummary> {
             .with_context(|| format!("{shown}: ##callvarRegions"))?;
         let key = crate::region::format_regions(&regions, contigs);
         let Some(&k) = by_regions.get(&key) else {
-            bail!("{shown}: its regions ({key}) are not one shard of the plan (called with another plan's BED, or other --regions?)");
+            bail!(
+                "{shown}: its regions ({key}) are not one shard of the plan {} (called with another plan's BED, or other --regions?)",
+                job.plan_path.display()
+            );
         };
         if let Some((other, _)) = &slots[k] {
             bail!(
@@ -284,7 +289,8 @@ pub fn run(job: MergeJob) -> Result<MergeSummary> {
         .collect();
     if !missing.is_empty() {
         bail!(
-            "--plan: no input for shard {} of {}: the merge would leave gaps",
+            "{}: no input for shard {} of {}: the merge would leave gaps",
+            job.plan_path.display(),
             missing.join(", "),
             plan.shards.len()
         );
