@@ -126,7 +126,7 @@ struct CallArgs {
     #[arg(long, value_name = "R.bed[.gz]")]
     regions_file: Option<PathBuf>,
     /// Worker threads.
-    #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
     threads: u16,
     /// Inference device: auto (CUDA when available), cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
@@ -194,7 +194,10 @@ pub fn resolve_regions(
     };
     let merged = region::merge(list, &reference.contigs);
     if merged.is_empty() {
-        bail!("no regions to call");
+        match file {
+            Some(f) => bail!("{}: no regions in the BED file", f.display()),
+            None => bail!("no regions to call"),
+        }
     }
     Ok(merged)
 }

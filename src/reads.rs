@@ -264,6 +264,9 @@ impl Alignments {
         choice: &SampleChoice,
     ) -> Result<Self> {
         let shown = path.display();
+        if path.is_dir() {
+            bail!("{shown}: is a directory, not a BAM or CRAM file");
+        }
         if !path.is_file() {
             bail!("{shown}: reads file not found");
         }

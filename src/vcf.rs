@@ -314,8 +314,11 @@ fn index_ext(contigs: &[(String, u64)]) -> &'static str {
     }
 }
 
-/// Refuses output names callvar cannot honour (BCF).
+/// Refuses output names callvar cannot honour (empty, BCF).
 pub fn check_output_name(flag: &str, dest: &str) -> Result<()> {
+    if dest.is_empty() {
+        anyhow::bail!("{flag}: empty file name");
+    }
     if dest.ends_with(".bcf") {
         anyhow::bail!(
             "{dest}: {flag}: BCF output is not supported; write .vcf.gz and convert with `bcftools view -Ob`"
