@@ -125,7 +125,7 @@ impl RegionProcessor for Caller<'_> {
     fn process(&self, (src, refr, scorer): &mut Self::State, chunk: &Region) -> Result<ChunkCalls> {
         let p = pileup_chunk(src, refr, chunk, &self.settings.candidates, self.gvcf)?;
         let tensors: Vec<&PileupTensor> = p.sites.iter().flat_map(|(_, t)| t.iter()).collect();
-        let preds = scorer.predict(&tensors);
+        let preds = scorer.predict(&tensors)?;
         let calls = calls_from(p.sites, &p.refw, &preds, self.settings.min_qual);
         if !self.gvcf {
             return Ok(ChunkCalls {
