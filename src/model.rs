@@ -37,7 +37,13 @@ pub struct Prediction {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InputFile {
     pub role: String,
-    pub path: String,
+    /// The training sample (numbered from 1, in `--reads` order) the file belongs to; none
+    /// for files that apply to every sample (`--exclude`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<usize>,
+    /// File name, no folder (older cards called this `path` and held the path as given).
+    #[serde(alias = "path")]
+    pub file: String,
     pub sha256: String,
 }
 
