@@ -131,7 +131,7 @@ impl RegionProcessor for Caller<'_> {
             pileup_chunk(src, refr, chunk, &self.settings.candidates, self.gvcf)
         })?;
         let tensors: Vec<&PileupTensor> = p.sites.iter().flat_map(|(_, t)| t.iter()).collect();
-        let preds = timed(&t.model_ns, || scorer.predict(&tensors));
+        let preds = timed(&t.model_ns, || scorer.predict(&tensors))?;
         timed(&t.genotype_ns, || self.genotype(chunk, p, &preds))
     }
 }

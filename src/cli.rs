@@ -162,7 +162,12 @@ struct CallArgs {
 
 /// The exact command line, shell-quoted where needed, for provenance headers.
 pub fn command_line() -> String {
-    std::env::args()
+    shell_join(std::env::args())
+}
+
+/// Joins arguments into one shell line, quoting those that need it.
+pub fn shell_join(args: impl IntoIterator<Item = String>) -> String {
+    args.into_iter()
         .map(|a| {
             if a.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@".contains(c))
