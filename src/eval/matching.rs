@@ -10,19 +10,21 @@
 //!
 //! A path search walks the truth and call variants of a contig together in position order.
 //! Each path leaves each variant out or puts it on the haplotypes in one of its phasings;
-//! both sides write their haplotypes base by base (reference between the variants) and a
-//! path whose sides write different bases dies at once. Paths in the same state (how far
-//! each side has read the reference on each haplotype, and the bases one side has written
-//! that the other has not yet matched) have the same future, so only the best of them is
-//! kept: the one with the most variants included (truth plus calls), then the one whose
-//! truth and call counts since it was last in step differ least, then the one in step most
-//! recently. A region closes where a single path remains and it is in step (all sides at
-//! the same reference position with nothing unmatched); so regions grow with the reach of
-//! their variants (an indel shifting through a repeat keeps its region open), a dense
-//! region is searched as a whole rather than split, and only beyond [`MAX_PATHS`] open
-//! paths are the ones furthest out of step dropped. As in vcfeval, variants of one side
-//! included between two points where the path is in step, with none of the other side
-//! included there, do not count as matched (two calls that cancel out match nothing).
+//! both sides write their haplotypes base by base (reference between the variants), and a
+//! path dies as soon as its sides write different bases, or as soon as the bases one side
+//! has written ahead disagree with the reference the other side must copy next (which keeps
+//! a long deletion on one side from breeding paths). Paths in the same state (how far each
+//! side has read the reference on each haplotype, and the bases one side has written that
+//! the other has not yet matched) have the same future, so only the best of them is kept:
+//! the one with the most variants included (truth plus calls), then the one whose truth and
+//! call counts since it was last in step differ least, then the one in step most recently.
+//! A region closes where a single path remains and it is in step (all sides at the same
+//! reference position with nothing unmatched); so regions grow with the reach of their
+//! variants (an indel shifting through a repeat keeps its region open), a dense region is
+//! searched as a whole rather than split, and only beyond [`MAX_PATHS`] open paths are the
+//! ones furthest out of step dropped. As in vcfeval, variants of one side included between
+//! two points where the path is in step, with none of the other side included there, do
+//! not count as matched (two calls that cancel out match nothing).
 use super::metrics::VarType;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
@@ -165,6 +167,22 @@ impl Hap {
         true
     }
 
+    /// Whether the bases written ahead can still be matched: the side behind writes the
+    /// reference from where it stands up to its next variant (`next` gives, per side, the
+    /// first variant start at or after a position), so the lead must begin with that.
+    fn can_catch_up(&self, seq: &[u8], next: impl Fn(usize, u64) -> u64) -> bool {
+        if self.lead.is_empty() {
+            return true;
+        }
+        let s = 1 - self.ahead;
+        let from = self.pos[s];
+        let to = next(s, from).min(from + self.lead.len() as u64);
+        self.lead
+            .iter()
+            .zip(&seq[from as usize..to as usize])
+            .all(|(a, b)| a == b)
+    }
+
     /// How far out of step the sides are.
     fn lag(&self) -> u64 {
         self.lead.len() as u64 + self.pos[0].abs_diff(self.pos[1])
@@ -274,18 +292,35 @@ pub type Matches = [Vec<Option<usize>>; 2];
 struct Search<'a> {
     seq: &'a [u8],
     sides: [&'a [&'a Var]; 2],
+    /// Variant starts per side, sorted.
+    starts: [Vec<u64>; 2],
     squash: bool,
     out: Matches,
     segments: usize,
 }
 
 impl Search<'_> {
+    /// Start of side `s`'s first variant at or after `pos` (the contig's end if none).
+    fn next_start(&self, s: usize, pos: u64) -> u64 {
+        let v = &self.starts[s];
+        v.get(v.partition_point(|&x| x < pos))
+            .copied()
+            .unwrap_or(self.seq.len() as u64)
+    }
+
+    /// Whether every haplotype of `p` can still come back in step.
+    fn viable(&self, p: &Path) -> bool {
+        p.haps
+            .iter()
+            .all(|h| h.can_catch_up(self.seq, |s, pos| self.next_start(s, pos)))
+    }
+
     /// Fills every path up to `x`, drops those whose sides disagree, marks the ones in
     /// step and merges equal states.
     fn advance(&self, live: Vec<Path>, x: u64, reach: u64) -> Vec<Path> {
         let mut next = Paths::default();
         for mut p in live {
-            if !p.haps.iter_mut().all(|h| h.fill(self.seq, x)) {
+            if !p.haps.iter_mut().all(|h| h.fill(self.seq, x)) || !self.viable(&p) {
                 continue;
             }
             p.haps.sort();
@@ -318,7 +353,7 @@ impl Search<'_> {
                     None => true,
                 }
             });
-            if fits {
+            if fits && self.viable(&c) {
                 c.haps.sort();
                 c.included[side] += 1;
                 c.since_sync[side] += 1;
@@ -405,9 +440,15 @@ impl Search<'_> {
 /// reference `seq`. With `squash`, one haplotype carrying one ALT allele per variant
 /// (allele-only matching). Returns, per side, the region each matched variant matched in.
 pub fn match_contig(seq: &[u8], truth: &[&Var], calls: &[&Var], squash: bool) -> Matches {
+    let starts = [truth, calls].map(|vars| {
+        let mut v: Vec<u64> = vars.iter().map(|v| v.start).collect();
+        v.sort_unstable();
+        v
+    });
     Search {
         seq,
         sides: [truth, calls],
+        starts,
         squash,
         out: [vec![None; truth.len()], vec![None; calls.len()]],
         segments: 0,
