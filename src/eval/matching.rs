@@ -202,6 +202,19 @@ struct Step {
     prev: Option<Rc<Step>>,
 }
 
+impl Drop for Step {
+    /// Unlinks the steps this one alone holds one by one: a long trail must not recurse.
+    fn drop(&mut self) {
+        let mut prev = self.prev.take();
+        while let Some(step) = prev {
+            prev = match Rc::try_unwrap(step) {
+                Ok(mut step) => step.prev.take(),
+                Err(_) => None,
+            };
+        }
+    }
+}
+
 #[derive(Clone)]
 struct Path {
     /// Haplotypes, kept sorted: swapping them on both sides at once changes nothing.
