@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use tch::nn::{self, OptimizerConfig};
-use tch::{Device, Kind, TchError, Tensor};
+pub use tch::Device;
+use tch::{Kind, TchError, Tensor};
 
 include!(concat!(env!("OUT_DIR"), "/default_model.rs"));
 
@@ -25,7 +26,8 @@ pub const ARCHITECTURE: &str = "cnn-lstm-v1: conv3x3(9->16)+relu, conv3x3(16->24
 mean+max over reads, biLSTM(48->32x2) over positions, [centre, mean] -> fc(128->64)+relu -> fc(64->3)";
 /// Name of the model embedded in the binary, used when `--model` is not given.
 pub const DEFAULT_MODEL: &str = "illumina-wgs";
-const BATCH: usize = 256;
+/// Tensors per forward pass in training and evaluation (and the default for `call`).
+pub const BATCH: usize = 256;
 
 /// Probabilities that the sample carries 0, 1 or 2 copies of one candidate allele.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -125,6 +127,11 @@ impl DeviceChoice {
             }
         }
     }
+}
+
+/// Resolves `--device`: every listed device must exist.
+pub fn resolve_devices(choices: &[DeviceChoice]) -> Result<Vec<Device>> {
+    choices.iter().map(|c| c.resolve()).collect()
 }
 
 pub fn device_name(d: Device) -> String {
@@ -279,16 +286,21 @@ fn batch_tensor(items: &[&[u8]], device: Device) -> Result<Tensor, TchError> {
     for t in items {
         buf.extend_from_slice(t);
     }
-    Tensor::f_from_slice(&buf)?
-        .f_view([
-            items.len() as i64,
-            CHANNELS.len() as i64,
-            HEIGHT as i64,
-            WIDTH as i64,
-        ])?
-        .f_to_device(device)?
-        .f_to_kind(Kind::Float)?
-        .f_div_scalar(255.0)
+    let host = Tensor::f_from_slice(&buf)?.f_view([
+        items.len() as i64,
+        CHANNELS.len() as i64,
+        HEIGHT as i64,
+        WIDTH as i64,
+    ])?;
+    let on_device = match device {
+        // page-locked host memory lets the copy to the GPU run asynchronously
+        Device::Cuda(_) => {
+            host.f_pin_memory(device)?
+                .f_to_device_(device, Kind::Uint8, true, false)?
+        }
+        _ => host,
+    };
+    on_device.f_to_kind(Kind::Float)?.f_div_scalar(255.0)
 }
 
 /// Weights in a stable file: variables sorted by name (a `VarStore` saves them in hash order,
@@ -417,15 +429,16 @@ pub struct Scorer {
 }
 
 impl Scorer {
-    /// Scores tensors in fixed-size batches, in order: one prediction per tensor.
-    pub fn predict(&self, tensors: &[&PileupTensor]) -> Result<Vec<Prediction>> {
-        let mut out = Vec::with_capacity(tensors.len());
+    /// Scores raw tensors in batches of `batch`, in order: one prediction per tensor (a
+    /// chunk's batches never mix with another chunk's, so results do not depend on
+    /// scheduling).
+    fn predict_raw(&self, items: &[&[u8]], batch: usize) -> Result<Vec<Prediction>> {
+        let mut out = Vec::with_capacity(items.len());
         tch::no_grad(|| -> Result<(), TchError> {
-            for batch in tensors.chunks(BATCH) {
-                let items: Vec<&[u8]> = batch.iter().map(|t| t.data.as_slice()).collect();
+            for batch in items.chunks(batch.max(1)) {
                 let probs = self
                     .net
-                    .forward(&batch_tensor(&items, self.device)?)?
+                    .forward(&batch_tensor(batch, self.device)?)?
                     .f_softmax(-1, Kind::Double)?
                     .f_to_device(Device::Cpu)?
                     .f_flatten(0, -1)?;
@@ -439,6 +452,146 @@ impl Scorer {
         .map_err(torch_error)?;
         Ok(out)
     }
+}
+
+/// How chunk workers reach the network: a network of their own (CPU: no hand-off, as
+/// fast as a shared one), or the shared [`InferenceService`] (GPUs: one network per device,
+/// fed by every worker).
+pub enum ScorerHandle {
+    Local { scorer: Scorer, batch_size: usize },
+    Shared(InferenceClient),
+}
+
+impl ScorerHandle {
+    pub fn predict(&self, tensors: &[&PileupTensor]) -> Result<Vec<Prediction>> {
+        match self {
+            ScorerHandle::Local { scorer, batch_size } => {
+                let items: Vec<&[u8]> = tensors.iter().map(|t| t.data.as_slice()).collect();
+                scorer.predict_raw(&items, *batch_size)
+            }
+            ScorerHandle::Shared(c) => c.predict(tensors),
+        }
+    }
+}
+
+/// One chunk's tensors sent to an inference thread, with where to send the predictions.
+struct Request {
+    data: Vec<u8>,
+    reply: std::sync::mpsc::Sender<Result<Vec<Prediction>>>,
+}
+
+/// One inference thread per device, each owning the network on its device and scoring
+/// requests from a bounded queue shared by all chunk workers (who block on a full queue, so
+/// memory stays bounded). Each request is scored in batches of `batch_size` that never mix
+/// chunks, so predictions (and the VCF) do not depend on which device or thread served them.
+pub struct InferenceService {
+    sender: Option<std::sync::mpsc::SyncSender<Request>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// A chunk worker's handle on the [`InferenceService`].
+#[derive(Clone)]
+pub struct InferenceClient {
+    sender: std::sync::mpsc::SyncSender<Request>,
+}
+
+impl InferenceService {
+    /// Loads `model` on every device and starts their threads; `queue` requests may wait.
+    pub fn start(
+        model: &Model,
+        devices: &[Device],
+        batch_size: usize,
+        queue: usize,
+    ) -> Result<Self> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Request>(queue.max(1));
+        let receiver = std::sync::Arc::new(std::sync::Mutex::new(receiver));
+        let mut threads = Vec::new();
+        for &device in devices {
+            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+            let (model, receiver) = (model.clone(), receiver.clone());
+            threads.push(std::thread::spawn(move || {
+                let scorer = match model.instance(device) {
+                    Ok(s) => {
+                        let _ = ready_tx.send(Ok(()));
+                        s
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                loop {
+                    let next = match receiver.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(req) = next else { return };
+                    let items: Vec<&[u8]> = req.data.chunks_exact(SIZE).collect();
+                    let _ = req.reply.send(scorer.predict_raw(&items, batch_size));
+                }
+            }));
+            ready_rx.recv().map_err(|_| {
+                anyhow::anyhow!("inference thread for {} died", device_name(device))
+            })??;
+        }
+        Ok(InferenceService {
+            sender: Some(sender),
+            threads,
+        })
+    }
+
+    pub fn client(&self) -> Result<InferenceClient> {
+        let sender = self.sender.clone().context("inference service stopped")?;
+        Ok(InferenceClient { sender })
+    }
+}
+
+impl Drop for InferenceService {
+    fn drop(&mut self) {
+        self.sender = None; // threads end when every sender is gone
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl InferenceClient {
+    pub fn predict(&self, tensors: &[&PileupTensor]) -> Result<Vec<Prediction>> {
+        if tensors.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut data = Vec::with_capacity(tensors.len() * SIZE);
+        for t in tensors {
+            data.extend_from_slice(&t.data);
+        }
+        let (reply, answer) = std::sync::mpsc::channel();
+        self.sender
+            .send(Request { data, reply })
+            .map_err(|_| anyhow::anyhow!("inference service stopped"))?;
+        answer
+            .recv()
+            .map_err(|_| anyhow::anyhow!("inference thread ended without an answer"))?
+    }
+}
+
+/// `--device` of `call`: one device, or several CUDA devices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Devices(pub Vec<DeviceChoice>);
+
+/// Parses `--device`: `auto`, `cpu`, `cuda`, `cuda:N`, or several CUDA devices separated by
+/// commas (`cuda:0,cuda:1`).
+pub fn parse_devices(s: &str) -> Result<Devices, String> {
+    let list: Vec<DeviceChoice> = s.split(',').map(str::parse).collect::<Result<_, _>>()?;
+    if list.len() > 1 && list.iter().any(|d| !matches!(d, DeviceChoice::Cuda(_))) {
+        return Err(format!("'{s}': only CUDA devices can be listed together"));
+    }
+    let mut seen = list.clone();
+    seen.sort_by_key(|d| format!("{d:?}"));
+    seen.dedup();
+    if seen.len() != list.len() {
+        return Err(format!("'{s}' names a device twice"));
+    }
+    Ok(Devices(list))
 }
 
 /// One labelled training example: a tensor and the number of copies (0, 1, 2) of its allele.
@@ -664,17 +817,15 @@ mod tests {
             _vs: vs,
             device: Device::Cpu,
         };
-        let bad = PileupTensor { data: vec![0; 10] };
-        let err = scorer.predict(&[&bad]).unwrap_err().to_string();
+        let bad = vec![0u8; 10];
+        let err = scorer.predict_raw(&[&bad], BATCH).unwrap_err().to_string();
         assert!(
             err.starts_with("libtorch: shape '[1, 9, 48, 33]' is invalid"),
             "{err}"
         );
         assert_eq!(err.lines().count(), 1, "{err}");
-        let good = PileupTensor {
-            data: vec![0; SIZE],
-        };
-        let p = scorer.predict(&[&good, &good]).unwrap();
+        let good = vec![0u8; SIZE];
+        let p = scorer.predict_raw(&[&good, &good], BATCH).unwrap();
         assert_eq!(p.len(), 2);
         assert!((p[0].probs.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     }

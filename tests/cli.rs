@@ -505,3 +505,24 @@ fn scattered_shards_concatenate_to_the_whole() {
     ]);
     assert_eq!(records(&stdout_of(&o)), parts);
 }
+
+#[test]
+fn shared_inference_queue_and_batch_size_leave_records_unchanged() {
+    // the GPU path (one inference thread per device fed by a bounded queue), exercised on
+    // CPU: any batch size, any thread count, the same records as per-worker scoring
+    let base = stdout_of(&call(&td("na12878.bam"), "-", &[]));
+    for extra in [
+        &["--shared-scorer"][..],
+        &["--shared-scorer", "--threads", "2", "--batch-size", "7"],
+        &["--batch-size", "1"],
+    ] {
+        let o = stdout_of(&call(&td("na12878.bam"), "-", extra));
+        assert_eq!(records(&o), records(&base), "{extra:?}");
+        assert!(records(&o).len() > 100);
+    }
+    // several devices must all be CUDA devices, each named once
+    for bad in ["cuda:0,cpu", "cuda:0,cuda:0"] {
+        let o = call(&td("na12878.bam"), "-", &["--device", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+    }
+}
