@@ -595,3 +595,21 @@ fn contigs_too_long_for_tabix_get_a_csi_index() {
     let n = String::from_utf8_lossy(&q.stdout).lines().count();
     assert!(n > 0 && n < records(&out).len());
 }
+
+#[test]
+fn eval_flags_are_checked_at_parse_time() {
+    let (r, t) = (td("ref.fa.gz"), td("truth.vcf.gz"));
+    for bad in [
+        &["--min-f1", "SNP=abc"][..],
+        &["--min-f1", "SNP=1.5"],
+        &["--min-f1", "SNV=0.9"],
+        &["--score", "DP"],
+        &["--stratify", "no-equals-sign"],
+    ] {
+        let mut args = vec!["eval", "--ref", &r, "--truth", &t, "--calls", &t];
+        args.extend_from_slice(bad);
+        let o = callvar(&args);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", err(&o));
+        assert!(err(&o).contains(bad[0]), "{}", err(&o));
+    }
+}

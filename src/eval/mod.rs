@@ -50,14 +50,14 @@ pub struct EvalArgs {
     #[arg(long)]
     regions: Option<String>,
     /// Extra per-region metrics: NAME=FILE.bed (repeatable).
-    #[arg(long, value_name = "NAME=FILE.bed")]
-    stratify: Vec<String>,
+    #[arg(long, value_name = "NAME=FILE.bed", value_parser = parse_stratum)]
+    stratify: Vec<(String, PathBuf)>,
     /// Call score for the precision/recall curve: QUAL or GQ.
-    #[arg(long, default_value = "QUAL")]
-    score: String,
+    #[arg(long, default_value = "QUAL", ignore_case = true)]
+    score: ScoreField,
     /// Gate: exit 3 unless every named F1 is met, e.g. SNP=0.999,INDEL=0.99.
-    #[arg(long, value_name = "SNP=F,INDEL=F")]
-    min_f1: Option<String>,
+    #[arg(long, value_name = "SNP=F,INDEL=F", value_parser = parse_gate_arg)]
+    min_f1: Option<report::Gate>,
     /// Count calls with any FILTER (default: only PASS and `.`).
     #[arg(long)]
     all_records: bool,
@@ -414,13 +414,33 @@ fn read_regions_bed(
     Ok(IntervalSet::new(&regions))
 }
 
+/// The call score ranked for the precision/recall curve.
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+enum ScoreField {
+    #[value(name = "QUAL")]
+    Qual,
+    #[value(name = "GQ")]
+    Gq,
+}
+
+/// `--stratify NAME=FILE.bed`.
+fn parse_stratum(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, file)) if !name.is_empty() && !file.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(file)))
+        }
+        _ => Err(format!("'{s}' is not NAME=FILE.bed")),
+    }
+}
+
+/// `--min-f1 SNP=F,INDEL=F`, checked at parse time.
+fn parse_gate_arg(s: &str) -> Result<report::Gate, String> {
+    report::parse_gate(s).map_err(|e| format!("{e:#}"))
+}
+
 pub fn run(a: EvalArgs) -> Result<i32> {
-    let score_gq = match a.score.to_ascii_uppercase().as_str() {
-        "QUAL" => false,
-        "GQ" => true,
-        other => bail!("--score: '{other}' is not QUAL or GQ"),
-    };
-    let gate = a.min_f1.as_deref().map(report::parse_gate).transpose()?;
+    let score_gq = a.score == ScoreField::Gq;
+    let gate = a.min_f1.map(|g| g.0);
     let reference = Reference::open(&a.reference)?;
     let mut seqs = ContigCache::new(&reference)?;
     let truth = load(
@@ -460,13 +480,10 @@ pub fn run(a: EvalArgs) -> Result<i32> {
         None => None,
     };
     let mut strata = Vec::new();
-    for s in &a.stratify {
-        let (name, file) = s
-            .split_once('=')
-            .with_context(|| format!("--stratify: '{s}' is not NAME=FILE.bed"))?;
+    for (name, file) in &a.stratify {
         strata.push((
-            name.to_string(),
-            read_regions_bed(Path::new(file), &reference, &vcf_contigs)?,
+            name.clone(),
+            read_regions_bed(file, &reference, &vcf_contigs)?,
         ));
     }
     let ev = evaluate(

@@ -98,8 +98,13 @@ pub fn table(r: &Report) -> String {
 }
 
 /// Parses `SNP=0.999,INDEL=0.99`.
-pub fn parse_gate(text: &str) -> Result<Vec<(VarType, f64)>> {
-    text.split(',')
+/// The `--min-f1` thresholds, per variant type.
+#[derive(Clone, Debug)]
+pub struct Gate(pub Vec<(VarType, f64)>);
+
+pub fn parse_gate(text: &str) -> Result<Gate> {
+    let rows = text
+        .split(',')
         .map(|part| {
             let (k, v) = part
                 .split_once('=')
@@ -117,7 +122,8 @@ pub fn parse_gate(text: &str) -> Result<Vec<(VarType, f64)>> {
                 .with_context(|| format!("--min-f1: '{v}' is not a number in [0, 1]"))?;
             Ok((kind, f))
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok(Gate(rows))
 }
 
 /// The `--min-f1` rows `report` misses, as `TYPE F1 x < min`.
@@ -140,7 +146,7 @@ mod tests {
     #[test]
     fn gate_parses() {
         assert_eq!(
-            parse_gate("SNP=0.999,INDEL=0.99").unwrap(),
+            parse_gate("SNP=0.999,INDEL=0.99").unwrap().0,
             vec![(VarType::Snp, 0.999), (VarType::Indel, 0.99)]
         );
         assert!(parse_gate("SNV=1").is_err());
