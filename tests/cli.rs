@@ -1,7 +1,7 @@
 //! End-to-end tests of the `callvar` binary on real reads (testdata/: a slice of the shared
 //! NA12878 Illumina data over chr20:10,000,000-10,020,000 with its GIAB truth).
 mod common;
-use common::td;
+use common::{callvar, stderr_of, td};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -10,10 +10,6 @@ const REGION: &str = "chr20:10000000-10020000";
 
 fn tmpdir(name: &str) -> PathBuf {
     common::tmpdir("test", name)
-}
-
-fn callvar(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run callvar")
 }
 
 /// `callvar call` on the bundled reference with `--regions region`, quietly.
@@ -67,10 +63,6 @@ fn stdout_of(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr_of(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
 }
 
 #[test]

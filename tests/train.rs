@@ -3,23 +3,13 @@
 //! 3rd held out, so the slice yields both training and validation examples in well under a
 //! second per epoch. Derived inputs (renamed contigs, no genotypes, …) are written per test.
 mod common;
-use common::td;
+use common::{callvar, stderr_of, td};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_callvar");
-
 fn tmpdir(name: &str) -> PathBuf {
     common::tmpdir("train", name)
-}
-
-fn callvar(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run callvar")
-}
-
-fn stderr_of(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
 }
 
 /// `callvar train` on the slice with `truth` for 2 epochs on the test grid, writing `out`;
