@@ -5,7 +5,7 @@
 use crate::candidates::{self, Candidate, CandidateConfig};
 use crate::genotype::{self, Call};
 use crate::gvcf::{self, RefBlock};
-use crate::model::{self, Model, Prediction, Scorer};
+use crate::model::{self, InferenceService, Model, Prediction, ScorerHandle};
 use crate::reads::{Alignments, ReadSource};
 use crate::reference::{RefReader, RefWindow, Reference};
 use crate::region::{self, Region, RegionProcessor};
@@ -87,7 +87,12 @@ pub fn calls_from(
 pub struct CallSettings {
     pub candidates: CandidateConfig,
     pub min_qual: f64,
-    pub device: model::DeviceChoice,
+    /// Inference devices (several CUDA devices share one queue).
+    pub devices: Vec<model::DeviceChoice>,
+    /// Tensors per forward pass.
+    pub batch_size: usize,
+    /// Score through the shared inference queue even on CPU (always on CUDA).
+    pub shared_scorer: bool,
     pub chunk_size: u64,
     pub threads: usize,
     pub quiet: bool,
@@ -102,6 +107,9 @@ struct Caller<'a> {
     settings: &'a CallSettings,
     gvcf: bool,
     times: StageTimes,
+    /// The shared inference threads, when the network runs on GPUs (or on request).
+    service: Option<InferenceService>,
+    devices: Vec<model::Device>,
 }
 
 /// What one chunk yields: its calls and, when a gVCF is written, its reference blocks and
@@ -113,16 +121,18 @@ pub struct ChunkCalls {
 }
 
 impl RegionProcessor for Caller<'_> {
-    type State = (ReadSource, RefReader, Scorer);
+    type State = (ReadSource, RefReader, ScorerHandle);
     type Output = ChunkCalls;
 
     fn init(&self) -> Result<Self::State> {
-        let device = self.settings.device.resolve()?;
-        Ok((
-            self.alignments.reader()?,
-            self.reference.reader()?,
-            self.model.instance(device)?,
-        ))
+        let scorer = match &self.service {
+            Some(s) => ScorerHandle::Shared(s.client()?),
+            None => ScorerHandle::Local {
+                scorer: self.model.instance(self.devices[0])?,
+                batch_size: self.settings.batch_size,
+            },
+        };
+        Ok((self.alignments.reader()?, self.reference.reader()?, scorer))
     }
 
     fn process(&self, (src, refr, scorer): &mut Self::State, chunk: &Region) -> Result<ChunkCalls> {
@@ -131,7 +141,7 @@ impl RegionProcessor for Caller<'_> {
             pileup_chunk(src, refr, chunk, &self.settings.candidates, self.gvcf)
         })?;
         let tensors: Vec<&PileupTensor> = p.sites.iter().flat_map(|(_, t)| t.iter()).collect();
-        let preds = timed(&t.model_ns, || scorer.predict(&tensors));
+        let preds = timed(&t.model_ns, || scorer.predict(&tensors))?;
         timed(&t.genotype_ns, || self.genotype(chunk, p, &preds))
     }
 }
@@ -250,7 +260,12 @@ fn gvcf_lost(e: anyhow::Error, gvcf: Option<&str>) -> anyhow::Error {
 
 /// Runs the caller and writes the VCF (and gVCF): both complete, or neither in place.
 pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
-    let device = settings.device.resolve()?;
+    let devices = model::resolve_devices(&settings.devices)?;
+    let device_names = devices
+        .iter()
+        .map(|&d| model::device_name(d))
+        .collect::<Vec<_>>()
+        .join(",");
     model::set_torch_threads(1);
     let provenance = Provenance {
         sample: job.sample.clone(),
@@ -263,7 +278,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
         model_name: job.model.card.name.clone(),
         model_version: job.model.card.version.clone(),
         model_sha256: job.model.card.weights_sha256.clone(),
-        device: model::device_name(device),
+        device: device_names.clone(),
         contigs: job.reference.contigs.clone(),
         regions: job.regions.clone(),
         chunk_size: settings.chunk_size,
@@ -281,7 +296,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        b.set_message(format!("on {}", model::device_name(device)));
+        b.set_message(format!("on {device_names}"));
         Some(b)
     } else {
         None
@@ -293,6 +308,17 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
         settings,
         gvcf: job.gvcf_output.is_some(),
         times: StageTimes::default(),
+        service: if settings.shared_scorer || devices.iter().any(|d| d.is_cuda()) {
+            Some(InferenceService::start(
+                job.model,
+                &devices,
+                settings.batch_size,
+                settings.threads * 2,
+            )?)
+        } else {
+            None
+        },
+        devices,
     };
     let mut writer = VcfWriter::create(job.output, vcf::header(&provenance, false)?, false)?;
     let mut gwriter = match job.gvcf_output {
@@ -346,7 +372,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
     Ok(CallSummary {
         records: n,
         pass,
-        device: model::device_name(device),
+        device: device_names,
         stages: vec![
             ("reads+candidates+tensors", secs(&t.pileup_ns)),
             ("model", secs(&t.model_ns)),

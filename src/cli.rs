@@ -2,7 +2,7 @@
 //! glue that turns arguments into each command's typed job. Returns the process exit code.
 use crate::call::{self, CallJob, CallSettings};
 use crate::candidates::CandidateConfig;
-use crate::model::{DeviceChoice, Model};
+use crate::model::Model;
 use crate::output;
 use crate::reads::{Alignments, ReadFilter, SampleChoice};
 use crate::reference::Reference;
@@ -130,11 +130,20 @@ struct CallArgs {
     #[arg(long, value_name = "R.bed[.gz]")]
     regions_file: Option<PathBuf>,
     /// Worker threads.
-    #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
     threads: u16,
-    /// Inference device: auto (CUDA when available), cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
-    device: DeviceChoice,
+    /// Inference device: auto (CUDA when available), cpu, cuda, cuda:N, or several GPUs
+    /// (cuda:0,cuda:1) fed from one queue.
+    #[arg(long, default_value = "auto", value_parser = crate::model::parse_devices)]
+    device: crate::model::Devices,
+    /// Tensors per forward pass of the network.
+    #[arg(long, default_value_t = crate::model::BATCH as u32,
+          value_parser = clap::value_parser!(u32).range(1..=65536))]
+    batch_size: u32,
+    /// Score through one shared inference thread per device, fed by a bounded queue (always
+    /// so on CUDA; on CPU each worker thread otherwise scores its own chunks).
+    #[arg(long)]
+    shared_scorer: bool,
     /// Model: a name (default: the embedded illumina-wgs) or a directory with card.json + model.ot.
     #[arg(long, value_name = "NAME|PATH")]
     model: Option<String>,
@@ -166,7 +175,12 @@ struct CallArgs {
 
 /// The exact command line, shell-quoted where needed, for provenance headers.
 pub fn command_line() -> String {
-    std::env::args()
+    shell_join(std::env::args())
+}
+
+/// Joins arguments into one shell line, quoting those that need it.
+pub fn shell_join(args: impl IntoIterator<Item = String>) -> String {
+    args.into_iter()
         .map(|a| {
             if a.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@".contains(c))
@@ -198,7 +212,10 @@ pub fn resolve_regions(
     };
     let merged = region::merge(list, &reference.contigs);
     if merged.is_empty() {
-        bail!("no regions to call");
+        match file {
+            Some(f) => bail!("{}: no regions in the BED file", f.display()),
+            None => bail!("no regions to call"),
+        }
     }
     Ok(merged)
 }
@@ -256,7 +273,9 @@ fn run_call(a: CallArgs) -> Result<i32> {
     let settings = CallSettings {
         candidates: a.pileup.candidate_config(),
         min_qual: a.min_qual,
-        device: a.device,
+        devices: a.device.0.clone(),
+        batch_size: a.batch_size as usize,
+        shared_scorer: a.shared_scorer,
         chunk_size: a.pileup.chunk_size,
         threads: a.threads as usize,
         quiet: a.quiet,

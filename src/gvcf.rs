@@ -6,16 +6,29 @@
 //! qualities, as in GATK's and DeepVariant's reference models: with error rate `e = 10^(-Q/10)`,
 //! a base matching the reference has likelihood `1 − e` under 0/0, `e/3` under 1/1 (the alt
 //! being any other base) and their mean under 0/1; a mismatching base the reverse. Reads
-//! with a deletion over the position count as mismatching at Q20. With a flat prior, GQ =
-//! −10·log10(1 − P(0/0)) (capped at 99) and PL are the Phred-scaled likelihoods of 0/0, 0/1
-//! and 1/1 against the best. Consecutive positions merge into one block while their GQ stays
-//! in the same band; a block reports its minimum GQ, minimum depth and element-wise minimum
-//! PL. Positions without coverage form `./.` blocks with depth 0. Blocks never cross a chunk
-//! boundary, and chunks lie on a fixed grid, so blocks do not depend on `--threads`.
+//! with a deletion over the position count as mismatching at Q20. PL are the Phred-scaled
+//! likelihoods of 0/0, 0/1 and 1/1 against 0/0, the other two capped at the 0/0 likelihood
+//! as GATK's reference model does: blocks are written `0/0`, so their PL never rank another
+//! genotype first, and a joint genotyper trusting PL finds no variant in them. GQ is the
+//! second-smallest PL, capped at 99. Where the reads favour 0/1 or 1/1 (a variant no
+//! candidate came from), PL read `0,0,x` and GQ is 0, and such positions form blocks of their
+//! own, never merged with a confident neighbour whatever the GQ bands.
+//!
+//! Consecutive positions merge into one block while their GQ stays in the same band; a block
+//! reports its minimum GQ, minimum depth and element-wise minimum PL, so GT, GQ and PL of a
+//! block agree as they do for each position. Positions without coverage form `./.` blocks
+//! with depth 0. Blocks never cross a chunk boundary nor a multiple of [`MAX_BLOCK_LEN`];
+//! chunks lie on a fixed grid too, so blocks do not depend on `--threads`.
 use crate::genotype::MAX_GQ;
 use crate::reads::Read;
 use crate::realign::IndelKind;
 use crate::region::Region;
+
+/// Longest reference block, in bp: blocks are cut at every multiple of it (0-based), a grid
+/// fixed in genome coordinates. GLnexus skips records spanning 100 kb or more
+/// (`MAX_RECORD_LEN`) and stores a record in every storage bucket it overlaps (30 kb by
+/// default); 10 kb blocks stay well clear of both and cost at most 10 records per 100 kb.
+pub const MAX_BLOCK_LEN: u64 = 10_000;
 
 /// Likelihood evidence at one position.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -110,21 +123,29 @@ pub fn evidence(
     ev
 }
 
-/// GQ of hom-ref and PL of (0/0, 0/1, 1/1) from log-likelihoods.
-pub fn confidence(ll: &[f64; 3]) -> (u32, [u32; 3]) {
-    let max = ll.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let w: Vec<f64> = ll.iter().map(|l| (l - max).exp()).collect();
-    let total: f64 = w.iter().sum();
-    let not_ref = (w[1] + w[2]) / total;
-    let gq = (-10.0 * not_ref.max(1e-10).log10())
-        .round()
-        .clamp(0.0, MAX_GQ as f64) as u32;
+/// Phred-scaled likelihoods of (0/0, 0/1, 1/1) against 0/0, the other two capped at the
+/// 0/0 likelihood (so PL start with 0), and GQ, the second-smallest PL capped at 99; and
+/// whether the likelihoods favour 0/1 or 1/1 over 0/0.
+pub fn confidence(ll: &[f64; 3]) -> (u32, [u32; 3], bool) {
     let to_pl = |l: f64| {
-        ((max - l) * 10.0 / std::f64::consts::LN_10)
+        ((ll[0] - l) * 10.0 / std::f64::consts::LN_10)
             .round()
-            .min(9999.0) as u32
+            .clamp(0.0, 9999.0) as u32
     };
-    (gq, [to_pl(ll[0]), to_pl(ll[1]), to_pl(ll[2])])
+    let pl = [0, to_pl(ll[1]), to_pl(ll[2])];
+    let gq = pl[1].min(pl[2]).min(MAX_GQ);
+    (gq, pl, ll[1].max(ll[2]) > ll[0])
+}
+
+/// What lets consecutive positions share a block.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// No read covers the position: `./.`.
+    NoCall,
+    /// The reads favour 0/1 or 1/1: GQ 0, apart from the banded positions.
+    NotRef,
+    /// Index of the GQ band.
+    Band(usize),
 }
 
 /// Index of the band `gq` falls in (`bands` ascending lower bounds).
@@ -148,26 +169,26 @@ pub fn blocks(
         }
     }
     let mut out: Vec<RefBlock> = Vec::new();
-    let mut cur: Option<(RefBlock, usize)> = None;
+    let mut cur: Option<(RefBlock, Kind)> = None;
     for (i, e) in ev.iter().enumerate() {
         if mask[i] {
             out.extend(cur.take().map(|c| c.0));
             continue;
         }
         let p = cs + i as u64;
-        let (gq, pl) = if e.depth == 0 {
-            (0, [0, 0, 0])
+        let (gq, pl, kind) = if e.depth == 0 {
+            (0, [0, 0, 0], Kind::NoCall)
         } else {
-            confidence(&e.ll)
-        };
-        // no-coverage positions form their own blocks, apart from the banded ones
-        let key = if e.depth == 0 {
-            usize::MAX
-        } else {
-            band(gq, bands)
+            let (gq, pl, not_ref) = confidence(&e.ll);
+            let kind = if not_ref {
+                Kind::NotRef
+            } else {
+                Kind::Band(band(gq, bands))
+            };
+            (gq, pl, kind)
         };
         match &mut cur {
-            Some((b, k)) if *k == key => {
+            Some((b, k)) if *k == kind && !p.is_multiple_of(MAX_BLOCK_LEN) => {
                 b.end = p + 1;
                 b.min_gq = b.min_gq.min(gq);
                 b.min_dp = b.min_dp.min(e.depth);
@@ -185,7 +206,7 @@ pub fn blocks(
                         min_dp: e.depth,
                         pl,
                     },
-                    key,
+                    kind,
                 ));
             }
         }
@@ -221,18 +242,68 @@ mod tests {
     #[test]
     fn confident_reference_from_many_matching_bases() {
         let (ok, err, het) = terms(30);
-        let ll = [30.0 * ok, 30.0 * het, 30.0 * err];
-        let (gq, pl) = confidence(&ll);
-        assert_eq!(gq, 90); // 30 x -10*log10(0.5)
-        assert_eq!(pl[0], 0);
-        assert!(pl[1] > 80 && pl[2] > pl[1]);
+        let (gq, pl, not_ref) = confidence(&[30.0 * ok, 30.0 * het, 30.0 * err]);
+        assert_eq!(gq, 90); // 30 x -10*log10(0.5): PL of 0/1
+        assert_eq!(pl, [0, 90, 1043]);
+        assert!(!not_ref);
         // two reads only: low confidence
-        let (gq2, _) = confidence(&[2.0 * ok, 2.0 * het, 2.0 * err]);
-        assert!(gq2 < 10, "gq {gq2}");
-        // half the bases disagree: not reference
-        let (gq3, pl3) = confidence(&[10.0 * ok + 10.0 * err, 20.0 * het, 10.0 * ok + 10.0 * err]);
-        assert_eq!(gq3, 0);
-        assert_eq!(pl3[1], 0);
+        let (gq2, pl2, _) = confidence(&[2.0 * ok, 2.0 * het, 2.0 * err]);
+        assert_eq!((gq2, pl2[1]), (6, 6));
+        // half the bases disagree: 0/1 is likelier than 0/0, written as a tie at GQ 0
+        let (gq3, pl3, not_ref3) =
+            confidence(&[10.0 * ok + 10.0 * err, 20.0 * het, 10.0 * ok + 10.0 * err]);
+        assert_eq!((gq3, pl3, not_ref3), (0, [0, 0, 0], true));
+    }
+
+    #[test]
+    fn non_reference_evidence_is_capped_at_gq0_in_a_block_of_its_own() {
+        let (ok, err, het) = terms(30);
+        // 5 of 20 bases disagree: 0/1 best; 1/1 stays 348 above 0/0
+        let nonref = Evidence {
+            depth: 20,
+            ll: [15.0 * ok + 5.0 * err, 20.0 * het, 15.0 * err + 5.0 * ok],
+        };
+        assert_eq!(confidence(&nonref.ll), (0, [0, 0, 348], true));
+        let weak = Evidence {
+            depth: 2,
+            ll: [2.0 * ok, 2.0 * het, 2.0 * err],
+        };
+        let chunk = Region::new("c", 100, 105);
+        // with bands 0,20 the GQ-6 bases and the GQ-0 one share a band, but not a block
+        let b = blocks(&chunk, &[weak, weak, nonref, weak, weak], &[], &[0, 20]);
+        let got: Vec<(u64, u64, u32, [u32; 3])> =
+            b.iter().map(|b| (b.start, b.end, b.min_gq, b.pl)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (100, 102, 6, [0, 6, 70]),
+                (102, 103, 0, [0, 0, 348]),
+                (103, 105, 6, [0, 6, 70]),
+            ]
+        );
+    }
+
+    #[test]
+    fn blocks_are_cut_on_the_max_length_grid() {
+        let (ok, err, het) = terms(30);
+        let strong = Evidence {
+            depth: 30,
+            ll: [30.0 * ok, 30.0 * het, 30.0 * err],
+        };
+        let chunk = Region::new("c", 9_995, 30_005);
+        let n = (chunk.end.0 - chunk.start.0) as usize;
+        let grid = vec![
+            (9_995, 10_000),
+            (10_000, 20_000),
+            (20_000, 30_000),
+            (30_000, 30_005),
+        ];
+        for e in [strong, Evidence::default()] {
+            let b = blocks(&chunk, &vec![e; n], &[], &[0, 20]);
+            let spans: Vec<(u64, u64)> = b.iter().map(|b| (b.start, b.end)).collect();
+            assert_eq!(spans, grid);
+            assert!(b.iter().all(|b| b.no_call() == (e.depth == 0)));
+        }
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! The network: a CNN-LSTM over pileup tensors, run through libtorch (`tch`). This is the only
 //! module that touches `tch`. It owns the architecture, device choice, loading and
 //! verifying model files (weights + JSON model card), batched inference producing
-//! [`Prediction`]s, and the optimisation loop used by `callvar train`.
+//! [`Prediction`]s, and the optimisation loop used by `callvar train`. Every libtorch call
+//! is a fallible one (`f_*`): a libtorch failure is an error of one line (`libtorch: …`,
+//! without the C++ backtrace), never a panic. Weights are saved with their variables sorted
+//! by name, so the same training gives the same file and checksum.
 //!
 //! Architecture (`cnn-lstm-v1`): input `[B, 9, 48, 33]` (channels, read rows, positions),
 //! scaled to `[0, 1]`; conv 3x3 (9→16) + ReLU; conv 3x3 (16→24) + ReLU; mean and max over the
@@ -9,12 +12,13 @@
 //! LSTM output at the centre column and its mean over positions (128 values) → linear 64 +
 //! ReLU → linear 3: logits for 0, 1 or 2 copies of the candidate allele.
 use crate::tensor::{PileupTensor, CHANNELS, HEIGHT, LAYOUT_VERSION, SIZE, WIDTH};
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use tch::nn::{self, OptimizerConfig, RNN};
-use tch::{Device, Kind, Tensor};
+use tch::nn::{self, OptimizerConfig};
+pub use tch::Device;
+use tch::{Kind, TchError, Tensor};
 
 include!(concat!(env!("OUT_DIR"), "/default_model.rs"));
 
@@ -22,7 +26,8 @@ pub const ARCHITECTURE: &str = "cnn-lstm-v1: conv3x3(9->16)+relu, conv3x3(16->24
 mean+max over reads, biLSTM(48->32x2) over positions, [centre, mean] -> fc(128->64)+relu -> fc(64->3)";
 /// Name of the model embedded in the binary, used when `--model` is not given.
 pub const DEFAULT_MODEL: &str = "illumina-wgs";
-const BATCH: usize = 256;
+/// Tensors per forward pass in training and evaluation (and the default for `call`).
+pub const BATCH: usize = 256;
 
 /// Probabilities that the sample carries 0, 1 or 2 copies of one candidate allele.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -34,7 +39,13 @@ pub struct Prediction {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InputFile {
     pub role: String,
-    pub path: String,
+    /// The training sample (numbered from 1, in `--reads` order) the file belongs to; none
+    /// for files that apply to every sample (`--exclude`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<usize>,
+    /// File name, no folder (older cards called this `path` and held the path as given).
+    #[serde(alias = "path")]
+    pub file: String,
     pub sha256: String,
 }
 
@@ -118,6 +129,11 @@ impl DeviceChoice {
     }
 }
 
+/// Resolves `--device`: every listed device must exist.
+pub fn resolve_devices(choices: &[DeviceChoice]) -> Result<Vec<Device>> {
+    choices.iter().map(|c| c.resolve()).collect()
+}
+
 pub fn device_name(d: Device) -> String {
     match d {
         Device::Cpu => "cpu".to_string(),
@@ -131,64 +147,170 @@ pub fn set_torch_threads(n: usize) {
     tch::set_num_threads(n as i32);
 }
 
+/// A libtorch failure as one line: tch puts the C++ backtrace after the message's first line.
+fn torch_error(e: TchError) -> anyhow::Error {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    anyhow!(
+        "libtorch: {}",
+        first.trim_start_matches("Internal torch error: ")
+    )
+}
+
+/// Weight and bias of a convolution or linear layer.
+struct Layer {
+    w: Tensor,
+    b: Tensor,
+}
+
+impl Layer {
+    /// Creates the bias, then the weight (Kaiming uniform): the order and initialisation of
+    /// `nn::conv2d` and `nn::linear`, so a seed gives the same network as those layers.
+    fn new(p: nn::Path, w_dims: &[i64], b_init: nn::Init) -> Result<Layer, TchError> {
+        let b = p.f_var("bias", &[w_dims[0]], b_init)?;
+        let w = p.f_var("weight", w_dims, nn::init::DEFAULT_KAIMING_UNIFORM)?;
+        Ok(Layer { w, b })
+    }
+
+    /// A linear layer; its bias is uniform in ±1/√inputs, as in `nn::linear`.
+    fn linear(p: nn::Path, inputs: i64, outputs: i64) -> Result<Layer, TchError> {
+        let bound = 1.0 / (inputs as f64).sqrt();
+        let init = nn::Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
+        Layer::new(p, &[outputs, inputs], init)
+    }
+
+    /// 3x3 convolution with padding 1, then ReLU.
+    fn conv_relu(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        x.f_conv2d(&self.w, Some(&self.b), [1, 1], [1, 1], [1, 1], 1)?
+            .f_relu()
+    }
+
+    fn linear_apply(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        x.f_linear(&self.w, Some(&self.b))
+    }
+}
+
+const LSTM_IN: i64 = 48;
+const LSTM_HIDDEN: i64 = 32;
+
 struct Net {
-    c1: nn::Conv2D,
-    c2: nn::Conv2D,
-    lstm: nn::LSTM,
-    fc1: nn::Linear,
-    fc2: nn::Linear,
+    c1: Layer,
+    c2: Layer,
+    /// Bidirectional LSTM weights in libtorch's flat order (forward, then reverse direction:
+    /// input-hidden weight, hidden-hidden weight, input-hidden bias, hidden-hidden bias).
+    lstm: Vec<Tensor>,
+    fc1: Layer,
+    fc2: Layer,
 }
 
 impl Net {
-    fn new(p: &nn::Path) -> Net {
-        let conv = nn::ConvConfig {
-            padding: 1,
-            ..Default::default()
+    /// Creates the variables under the names, shapes, order and initialisation that
+    /// `nn::conv2d`, `nn::lstm` and `nn::linear` use, so saved models keep loading; built by
+    /// hand so that every libtorch call is a fallible one.
+    fn new(p: &nn::Path) -> Result<Net, TchError> {
+        let conv = |name: &str, inputs: i64, outputs: i64| {
+            Layer::new(p / name, &[outputs, inputs, 3, 3], nn::Init::Const(0.))
         };
-        let rnn = nn::RNNConfig {
-            bidirectional: true,
-            batch_first: true,
-            ..Default::default()
-        };
-        Net {
-            c1: nn::conv2d(p / "c1", CHANNELS.len() as i64, 16, 3, conv),
-            c2: nn::conv2d(p / "c2", 16, 24, 3, conv),
-            lstm: nn::lstm(p / "lstm", 48, 32, rnn),
-            fc1: nn::linear(p / "fc1", 128, 64, Default::default()),
-            fc2: nn::linear(p / "fc2", 64, 3, Default::default()),
+        let c1 = conv("c1", CHANNELS.len() as i64, 16)?;
+        let c2 = conv("c2", 16, 24)?;
+        let lp = p / "lstm";
+        let mut lstm = Vec::with_capacity(8);
+        for suffix in ["", "_reverse"] {
+            let gates = 4 * LSTM_HIDDEN;
+            let kaiming = nn::init::DEFAULT_KAIMING_UNIFORM;
+            lstm.push(lp.f_var(&format!("weight_ih_l0{suffix}"), &[gates, LSTM_IN], kaiming)?);
+            lstm.push(lp.f_var(
+                &format!("weight_hh_l0{suffix}"),
+                &[gates, LSTM_HIDDEN],
+                kaiming,
+            )?);
+            lstm.push(lp.f_zeros(&format!("bias_ih_l0{suffix}"), &[gates])?);
+            lstm.push(lp.f_zeros(&format!("bias_hh_l0{suffix}"), &[gates])?);
         }
+        if p.device().is_cuda() && tch::Cuda::cudnn_is_available() {
+            // one contiguous weight buffer for cuDNN, as `nn::lstm` does (mode 2 = LSTM); the
+            // weights become views of it, so the returned buffer itself is not kept
+            let _ = Tensor::f_internal_cudnn_rnn_flatten_weight(
+                &lstm,
+                4,
+                LSTM_IN,
+                2,
+                LSTM_HIDDEN,
+                0,
+                1,
+                true,
+                true,
+            )?;
+        }
+        Ok(Net {
+            c1,
+            c2,
+            lstm,
+            fc1: Layer::linear(p / "fc1", 4 * LSTM_HIDDEN, 64)?,
+            fc2: Layer::linear(p / "fc2", 64, 3)?,
+        })
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let x = x.apply(&self.c1).relu().apply(&self.c2).relu(); // [B, 24, H, W]
-        let mean = x.mean_dim(&[2i64][..], false, Kind::Float);
-        let max = x.amax(&[2i64][..], false);
-        let f = Tensor::cat(&[mean, max], 1).transpose(1, 2); // [B, W, 48]
-        let (out, _) = self.lstm.seq(&f); // [B, W, 64]
-        let centre = out.select(1, (WIDTH / 2) as i64);
-        let avg = out.mean_dim(&[1i64][..], false, Kind::Float);
-        Tensor::cat(&[centre, avg], 1)
-            .apply(&self.fc1)
-            .relu()
-            .apply(&self.fc2)
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let x = self.c2.conv_relu(&self.c1.conv_relu(x)?)?; // [B, 24, H, W]
+        let mean = x.f_mean_dim(&[2i64][..], false, Kind::Float)?;
+        let max = x.f_amax(&[2i64][..], false)?;
+        let f = Tensor::f_cat(&[mean, max], 1)?.f_transpose(1, 2)?; // [B, W, 48]
+        let state = Tensor::f_zeros([2, f.size()[0], LSTM_HIDDEN], (Kind::Float, f.device()))?;
+        let (out, _, _) = f.f_lstm(
+            &[&state, &state],
+            &self.lstm.iter().collect::<Vec<_>>(),
+            true,
+            1,
+            0.0,
+            true,
+            true,
+            true,
+        )?; // [B, W, 64]
+        let centre = out.f_select(1, (WIDTH / 2) as i64)?;
+        let avg = out.f_mean_dim(&[1i64][..], false, Kind::Float)?;
+        let hidden = self
+            .fc1
+            .linear_apply(&Tensor::f_cat(&[centre, avg], 1)?)?
+            .f_relu()?;
+        self.fc2.linear_apply(&hidden)
     }
 }
 
-fn batch_tensor(items: &[&[u8]], device: Device) -> Tensor {
+/// Stacks tensors into a `[B, 9, 48, 33]` float batch in `[0, 1]` on `device`.
+fn batch_tensor(items: &[&[u8]], device: Device) -> Result<Tensor, TchError> {
     let mut buf = Vec::with_capacity(items.len() * SIZE);
     for t in items {
         buf.extend_from_slice(t);
     }
-    Tensor::from_slice(&buf)
-        .view([
-            items.len() as i64,
-            CHANNELS.len() as i64,
-            HEIGHT as i64,
-            WIDTH as i64,
-        ])
-        .to_device(device)
-        .to_kind(Kind::Float)
-        / 255.0
+    let host = Tensor::f_from_slice(&buf)?.f_view([
+        items.len() as i64,
+        CHANNELS.len() as i64,
+        HEIGHT as i64,
+        WIDTH as i64,
+    ])?;
+    let on_device = match device {
+        // page-locked host memory lets the copy to the GPU run asynchronously
+        Device::Cuda(_) => {
+            host.f_pin_memory(device)?
+                .f_to_device_(device, Kind::Uint8, true, false)?
+        }
+        _ => host,
+    };
+    on_device.f_to_kind(Kind::Float)?.f_div_scalar(255.0)
+}
+
+/// Weights in a stable file: variables sorted by name (a `VarStore` saves them in hash order,
+/// so the same weights would give a different file, and checksum, on every run).
+fn save_weights(vs: &nn::VarStore) -> Result<Vec<u8>> {
+    let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut w = Vec::new();
+    Tensor::save_multi_to_stream(&named, &mut w).map_err(torch_error)?;
+    Ok(w)
 }
 
 /// A model: its card and weights, verified, not yet placed on a device.
@@ -246,6 +368,8 @@ impl Model {
         Model::verified(card, weights, dir.display().to_string())
     }
 
+    /// Checks the tensor layout version, the weights against the card's SHA-256, and that the
+    /// weights load into the network.
     fn verified(card: ModelCard, weights: Vec<u8>, source: String) -> Result<Model> {
         if card.tensor_layout_version != LAYOUT_VERSION {
             bail!(
@@ -260,24 +384,30 @@ impl Model {
                 card.weights_sha256
             );
         }
-        Ok(Model {
+        let model = Model {
             card,
             weights,
             source,
-        })
+        };
+        // fail here, before any output is written, rather than in the workers
+        model.instance(Device::Cpu)?;
+        Ok(model)
     }
 
     /// Places the network on `device`, ready for inference.
     pub fn instance(&self, device: Device) -> Result<Scorer> {
+        let source = &self.source;
         let mut vs = nn::VarStore::new(device);
-        let net = Net::new(&vs.root());
+        let net = Net::new(&vs.root()).map_err(torch_error).with_context(|| {
+            format!(
+                "model {source}: cannot build the network on {}",
+                device_name(device)
+            )
+        })?;
+        let arch = ARCHITECTURE.split(':').next().unwrap_or(ARCHITECTURE);
         vs.load_from_stream(std::io::Cursor::new(&self.weights))
-            .with_context(|| {
-                format!(
-                    "model {}: weights do not fit the {ARCHITECTURE} network",
-                    self.source
-                )
-            })?;
+            .map_err(torch_error)
+            .with_context(|| format!("model {source}: weights do not fit the {arch} network"))?;
         vs.freeze();
         Ok(Scorer {
             _vs: vs,
@@ -299,27 +429,169 @@ pub struct Scorer {
 }
 
 impl Scorer {
-    /// Scores tensors in fixed-size batches, in order.
-    pub fn predict(&self, tensors: &[&PileupTensor]) -> Vec<Prediction> {
-        let mut out = Vec::with_capacity(tensors.len());
-        tch::no_grad(|| {
-            for batch in tensors.chunks(BATCH) {
-                let items: Vec<&[u8]> = batch.iter().map(|t| t.data.as_slice()).collect();
+    /// Scores raw tensors in batches of `batch`, in order: one prediction per tensor (a
+    /// chunk's batches never mix with another chunk's, so results do not depend on
+    /// scheduling).
+    fn predict_raw(&self, items: &[&[u8]], batch: usize) -> Result<Vec<Prediction>> {
+        let mut out = Vec::with_capacity(items.len());
+        tch::no_grad(|| -> Result<(), TchError> {
+            for batch in items.chunks(batch.max(1)) {
                 let probs = self
                     .net
-                    .forward(&batch_tensor(&items, self.device))
-                    .softmax(-1, Kind::Double);
-                let v: Vec<f64> =
-                    Vec::try_from(probs.to_device(Device::Cpu).flatten(0, -1)).unwrap_or_default();
-                for p in v.chunks(3) {
-                    out.push(Prediction {
-                        probs: [p[0], p[1], p[2]],
-                    });
-                }
+                    .forward(&batch_tensor(batch, self.device)?)?
+                    .f_softmax(-1, Kind::Double)?
+                    .f_to_device(Device::Cpu)?
+                    .f_flatten(0, -1)?;
+                let v = Vec::<f64>::try_from(probs)?;
+                out.extend(v.chunks_exact(3).map(|p| Prediction {
+                    probs: [p[0], p[1], p[2]],
+                }));
             }
-        });
-        out
+            Ok(())
+        })
+        .map_err(torch_error)?;
+        Ok(out)
     }
+}
+
+/// How chunk workers reach the network: a network of their own (CPU: no hand-off, as
+/// fast as a shared one), or the shared [`InferenceService`] (GPUs: one network per device,
+/// fed by every worker).
+pub enum ScorerHandle {
+    Local { scorer: Scorer, batch_size: usize },
+    Shared(InferenceClient),
+}
+
+impl ScorerHandle {
+    pub fn predict(&self, tensors: &[&PileupTensor]) -> Result<Vec<Prediction>> {
+        match self {
+            ScorerHandle::Local { scorer, batch_size } => {
+                let items: Vec<&[u8]> = tensors.iter().map(|t| t.data.as_slice()).collect();
+                scorer.predict_raw(&items, *batch_size)
+            }
+            ScorerHandle::Shared(c) => c.predict(tensors),
+        }
+    }
+}
+
+/// One chunk's tensors sent to an inference thread, with where to send the predictions.
+struct Request {
+    data: Vec<u8>,
+    reply: std::sync::mpsc::Sender<Result<Vec<Prediction>>>,
+}
+
+/// One inference thread per device, each owning the network on its device and scoring
+/// requests from a bounded queue shared by all chunk workers (who block on a full queue, so
+/// memory stays bounded). Each request is scored in batches of `batch_size` that never mix
+/// chunks, so predictions (and the VCF) do not depend on which device or thread served them.
+pub struct InferenceService {
+    sender: Option<std::sync::mpsc::SyncSender<Request>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// A chunk worker's handle on the [`InferenceService`].
+#[derive(Clone)]
+pub struct InferenceClient {
+    sender: std::sync::mpsc::SyncSender<Request>,
+}
+
+impl InferenceService {
+    /// Loads `model` on every device and starts their threads; `queue` requests may wait.
+    pub fn start(
+        model: &Model,
+        devices: &[Device],
+        batch_size: usize,
+        queue: usize,
+    ) -> Result<Self> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Request>(queue.max(1));
+        let receiver = std::sync::Arc::new(std::sync::Mutex::new(receiver));
+        let mut threads = Vec::new();
+        for &device in devices {
+            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+            let (model, receiver) = (model.clone(), receiver.clone());
+            threads.push(std::thread::spawn(move || {
+                let scorer = match model.instance(device) {
+                    Ok(s) => {
+                        let _ = ready_tx.send(Ok(()));
+                        s
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                loop {
+                    let next = match receiver.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(req) = next else { return };
+                    let items: Vec<&[u8]> = req.data.chunks_exact(SIZE).collect();
+                    let _ = req.reply.send(scorer.predict_raw(&items, batch_size));
+                }
+            }));
+            ready_rx.recv().map_err(|_| {
+                anyhow::anyhow!("inference thread for {} died", device_name(device))
+            })??;
+        }
+        Ok(InferenceService {
+            sender: Some(sender),
+            threads,
+        })
+    }
+
+    pub fn client(&self) -> Result<InferenceClient> {
+        let sender = self.sender.clone().context("inference service stopped")?;
+        Ok(InferenceClient { sender })
+    }
+}
+
+impl Drop for InferenceService {
+    fn drop(&mut self) {
+        self.sender = None; // threads end when every sender is gone
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl InferenceClient {
+    pub fn predict(&self, tensors: &[&PileupTensor]) -> Result<Vec<Prediction>> {
+        if tensors.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut data = Vec::with_capacity(tensors.len() * SIZE);
+        for t in tensors {
+            data.extend_from_slice(&t.data);
+        }
+        let (reply, answer) = std::sync::mpsc::channel();
+        self.sender
+            .send(Request { data, reply })
+            .map_err(|_| anyhow::anyhow!("inference service stopped"))?;
+        answer
+            .recv()
+            .map_err(|_| anyhow::anyhow!("inference thread ended without an answer"))?
+    }
+}
+
+/// `--device` of `call`: one device, or several CUDA devices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Devices(pub Vec<DeviceChoice>);
+
+/// Parses `--device`: `auto`, `cpu`, `cuda`, `cuda:N`, or several CUDA devices separated by
+/// commas (`cuda:0,cuda:1`).
+pub fn parse_devices(s: &str) -> Result<Devices, String> {
+    let list: Vec<DeviceChoice> = s.split(',').map(str::parse).collect::<Result<_, _>>()?;
+    if list.len() > 1 && list.iter().any(|d| !matches!(d, DeviceChoice::Cuda(_))) {
+        return Err(format!("'{s}': only CUDA devices can be listed together"));
+    }
+    let mut seen = list.clone();
+    seen.sort_by_key(|d| format!("{d:?}"));
+    seen.dedup();
+    if seen.len() != list.len() {
+        return Err(format!("'{s}' names a device twice"));
+    }
+    Ok(Devices(list))
 }
 
 /// One labelled training example: a tensor and the number of copies (0, 1, 2) of its allele.
@@ -338,41 +610,56 @@ pub struct FitConfig {
     pub device: Device,
 }
 
-fn evaluate(net: &Net, data: &[Example], device: Device) -> Metrics {
+/// Labels of `batch` as a tensor on `device`.
+fn label_tensor(batch: &[&Example], device: Device) -> Result<Tensor, TchError> {
+    let labels: Vec<i64> = batch.iter().map(|e| e.label as i64).collect();
+    Tensor::f_from_slice(&labels)?.f_to_device(device)
+}
+
+/// Mean cross-entropy of `logits` against the labels `y`.
+fn cross_entropy(logits: &Tensor, y: &Tensor) -> Result<Tensor, TchError> {
+    logits
+        .f_log_softmax(-1, Kind::Float)?
+        .f_nll_loss::<Tensor>(y, None, tch::Reduction::Mean, -100)
+}
+
+fn evaluate(net: &Net, data: &[Example], device: Device) -> Result<Metrics, TchError> {
     let mut m = Metrics {
         examples: data.len(),
         ..Default::default()
     };
     let mut hits = [0usize; 3];
     let mut loss_sum = 0.0;
-    tch::no_grad(|| {
+    tch::no_grad(|| -> Result<(), TchError> {
         for batch in data.chunks(BATCH) {
+            let batch: Vec<&Example> = batch.iter().collect();
             let items: Vec<&[u8]> = batch.iter().map(|e| e.tensor.data.as_slice()).collect();
-            let labels: Vec<i64> = batch.iter().map(|e| e.label as i64).collect();
-            let logits = net.forward(&batch_tensor(&items, device));
-            let y = Tensor::from_slice(&labels).to_device(device);
-            loss_sum += logits.cross_entropy_for_logits(&y).double_value(&[]) * batch.len() as f64;
-            let pred: Vec<i64> =
-                Vec::try_from(logits.argmax(-1, false).to_device(Device::Cpu)).unwrap_or_default();
-            for (p, l) in pred.iter().zip(&labels) {
-                m.class_counts[*l as usize] += 1;
-                if p == l {
-                    hits[*l as usize] += 1;
+            let logits = net.forward(&batch_tensor(&items, device)?)?;
+            let y = label_tensor(&batch, device)?;
+            loss_sum += cross_entropy(&logits, &y)?.f_double_value(&[])? * batch.len() as f64;
+            let pred = Vec::<i64>::try_from(logits.f_argmax(-1, false)?.f_to_device(Device::Cpu)?)?;
+            for (p, e) in pred.iter().zip(&batch) {
+                let l = e.label as usize;
+                m.class_counts[l] += 1;
+                if *p as usize == l {
+                    hits[l] += 1;
                 }
             }
         }
-    });
+        Ok(())
+    })?;
     let n = data.len().max(1) as f64;
     m.loss = loss_sum / n;
     m.accuracy = hits.iter().sum::<usize>() as f64 / n;
     for ((recall, hit), count) in m.class_recall.iter_mut().zip(hits).zip(m.class_counts) {
         *recall = hit as f64 / count.max(1) as f64;
     }
-    m
+    Ok(m)
 }
 
 /// Trains a fresh network; returns the weights of the epoch with the lowest validation loss
-/// and that epoch's validation metrics. `log` receives one line per epoch.
+/// and that epoch's validation metrics. `log` receives one line per epoch. A non-finite
+/// training or validation loss (a diverging run) is an error naming the epoch and step.
 pub fn fit(
     train: &[Example],
     valid: &[Example],
@@ -388,12 +675,14 @@ pub fn fit(
     }
     tch::manual_seed(cfg.seed as i64);
     let vs = nn::VarStore::new(cfg.device);
-    let net = Net::new(&vs.root());
-    let mut opt = nn::Adam::default().build(&vs, cfg.learning_rate)?;
+    let net = Net::new(&vs.root()).map_err(torch_error)?;
+    let mut opt = nn::Adam::default()
+        .build(&vs, cfg.learning_rate)
+        .map_err(torch_error)?;
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut rng = cfg.seed ^ 0x9e37_79b9_7f4a_7c15;
     let mut best: Option<(f64, Vec<u8>, Metrics)> = None;
-    for epoch in 0..cfg.epochs {
+    for epoch in 1..=cfg.epochs {
         // Fisher-Yates with a xorshift generator: the same seed gives the same order.
         for i in (1..order.len()).rev() {
             rng ^= rng << 13;
@@ -401,26 +690,40 @@ pub fn fit(
             rng ^= rng << 17;
             order.swap(i, (rng % (i as u64 + 1)) as usize);
         }
-        if epoch == cfg.epochs * 2 / 3 {
+        if epoch == cfg.epochs * 2 / 3 + 1 {
             opt.set_lr(cfg.learning_rate / 5.0);
         }
         let mut total = 0.0;
-        for idx in order.chunks(cfg.batch_size) {
-            let items: Vec<&[u8]> = idx
-                .iter()
-                .map(|&i| train[i].tensor.data.as_slice())
-                .collect();
-            let labels: Vec<i64> = idx.iter().map(|&i| train[i].label as i64).collect();
-            let x = batch_tensor(&items, cfg.device);
-            let y = Tensor::from_slice(&labels).to_device(cfg.device);
-            let loss = net.forward(&x).cross_entropy_for_logits(&y);
-            opt.backward_step(&loss);
-            total += loss.double_value(&[]) * idx.len() as f64;
+        for (step, idx) in order.chunks(cfg.batch_size).enumerate() {
+            let batch: Vec<&Example> = idx.iter().map(|&i| &train[i]).collect();
+            let loss = (|| {
+                let items: Vec<&[u8]> = batch.iter().map(|e| e.tensor.data.as_slice()).collect();
+                let x = batch_tensor(&items, cfg.device)?;
+                let y = label_tensor(&batch, cfg.device)?;
+                cross_entropy(&net.forward(&x)?, &y)
+            })()
+            .map_err(torch_error)?;
+            let value = loss.f_double_value(&[]).map_err(torch_error)?;
+            if !value.is_finite() {
+                bail!(
+                    "training diverged: loss {value} at epoch {epoch}, step {}; no model written (try a lower --learning-rate)",
+                    step + 1
+                );
+            }
+            opt.zero_grad();
+            loss.f_backward().map_err(torch_error)?;
+            opt.step();
+            total += value * idx.len() as f64;
         }
-        let m = evaluate(&net, valid, cfg.device);
+        let m = evaluate(&net, valid, cfg.device).map_err(torch_error)?;
+        if !m.loss.is_finite() {
+            bail!(
+                "training diverged: validation loss {} after epoch {epoch}; no model written (try a lower --learning-rate)",
+                m.loss
+            );
+        }
         log(&format!(
-            "epoch {:>2}: train loss {:.4}  validation loss {:.4}  accuracy {:.4}  recall(0/1/2) {:.3}/{:.3}/{:.3}",
-            epoch + 1,
+            "epoch {epoch:>2}: train loss {:.4}  validation loss {:.4}  accuracy {:.4}  recall(0/1/2) {:.3}/{:.3}/{:.3}",
             total / train.len() as f64,
             m.loss,
             m.accuracy,
@@ -429,9 +732,7 @@ pub fn fit(
             m.class_recall[2]
         ));
         if best.as_ref().is_none_or(|b| m.loss < b.0) {
-            let mut w = Vec::new();
-            vs.save_to_stream(&mut w)?;
-            best = Some((m.loss, w, m));
+            best = Some((m.loss, save_weights(&vs)?, m));
         }
     }
     let (_, w, m) = best.context("no epochs run")?;
@@ -479,5 +780,106 @@ mod tests {
         assert_eq!("cuda:1".parse::<DeviceChoice>(), Ok(DeviceChoice::Cuda(1)));
         assert!("gpu".parse::<DeviceChoice>().is_err());
         assert_eq!(DeviceChoice::Cpu.resolve().unwrap(), Device::Cpu);
+    }
+
+    /// Examples with a constant tensor per label: easy to fit, cheap to build.
+    fn examples(n: usize) -> Vec<Example> {
+        (0..n)
+            .map(|i| Example {
+                tensor: PileupTensor {
+                    data: vec![(i % 3) as u8 * 100; SIZE],
+                },
+                label: (i % 3) as u8,
+            })
+            .collect()
+    }
+
+    fn cfg(learning_rate: f64) -> FitConfig {
+        FitConfig {
+            epochs: 2,
+            batch_size: 4,
+            learning_rate,
+            seed: 1,
+            device: Device::Cpu,
+        }
+    }
+
+    #[test]
+    fn libtorch_errors_are_one_line() {
+        let e = torch_error(TchError::Torch(
+            "shape '[2]' is invalid\nException raised from view at aten.cpp:1\nframe #0: x".into(),
+        ));
+        assert_eq!(e.to_string(), "libtorch: shape '[2]' is invalid");
+        // a real failure: a tensor of the wrong size is an error, not a panic or no predictions
+        let vs = nn::VarStore::new(Device::Cpu);
+        let scorer = Scorer {
+            net: Net::new(&vs.root()).unwrap(),
+            _vs: vs,
+            device: Device::Cpu,
+        };
+        let bad = vec![0u8; 10];
+        let err = scorer.predict_raw(&[&bad], BATCH).unwrap_err().to_string();
+        assert!(
+            err.starts_with("libtorch: shape '[1, 9, 48, 33]' is invalid"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let good = vec![0u8; SIZE];
+        let p = scorer.predict_raw(&[&good, &good], BATCH).unwrap();
+        assert_eq!(p.len(), 2);
+        assert!((p[0].probs.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn corrupt_weights_are_one_error_line() {
+        let err = Model::verified(
+            serde_json::from_str(DEFAULT_CARD).unwrap(),
+            b"not a model".to_vec(),
+            "test".into(),
+        )
+        .unwrap_err();
+        // the checksum is checked first
+        assert!(
+            format!("{err:#}").contains("does not match the card"),
+            "{err:#}"
+        );
+        let mut card: ModelCard = serde_json::from_str(DEFAULT_CARD).unwrap();
+        card.weights_sha256 = sha256(b"not a model");
+        let err = format!(
+            "{:#}",
+            Model::verified(card, b"not a model".to_vec(), "test".into()).unwrap_err()
+        );
+        assert!(
+            err.starts_with("model test: weights do not fit the cnn-lstm-v1 network: libtorch: "),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+
+    #[test]
+    fn training_is_reproducible_and_saved_stably() {
+        let (train, valid) = (examples(24), examples(9));
+        let (w1, m1) = fit(&train, &valid, &cfg(1e-3), |_| {}).unwrap();
+        let (w2, m2) = fit(&train, &valid, &cfg(1e-3), |_| {}).unwrap();
+        assert_eq!(sha256(&w1), sha256(&w2), "same seed, same weights file");
+        assert_eq!(m1.loss, m2.loss);
+        assert_eq!(m1.examples, 9);
+        assert_eq!(m1.class_counts, [3, 3, 3]);
+    }
+
+    #[test]
+    fn diverging_training_is_an_error() {
+        let mut lines = Vec::new();
+        let err = fit(&examples(24), &examples(9), &cfg(1e30), |l| {
+            lines.push(l.to_string())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("training diverged: "), "{err}");
+        assert!(
+            err.contains("epoch 1") && err.contains("no model written"),
+            "{err}"
+        );
+        assert!(lines.is_empty(), "no epoch finished: {lines:?}");
     }
 }

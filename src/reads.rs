@@ -264,6 +264,9 @@ impl Alignments {
         choice: &SampleChoice,
     ) -> Result<Self> {
         let shown = path.display();
+        if path.is_dir() {
+            bail!("{shown}: is a directory, not a BAM or CRAM file");
+        }
         if !path.is_file() {
             bail!("{shown}: reads file not found");
         }
@@ -489,8 +492,12 @@ impl ReadSource {
                     continue;
                 }
             }
+            // a read is counted in the chunk where it starts (chunks fetch overlapping reads)
+            let first_seen = rec.pos() >= region.start.0 as i64;
             if rec.seq_len() == 0 {
-                a.counters.no_sequence.fetch_add(1, Ordering::Relaxed);
+                if first_seen {
+                    a.counters.no_sequence.fetch_add(1, Ordering::Relaxed);
+                }
                 continue;
             }
             let query_len: u32 = rec
@@ -512,7 +519,7 @@ impl ReadSource {
                     rec.seq_len()
                 );
             }
-            if rec.mapq() == 255 {
+            if rec.mapq() == 255 && first_seen {
                 a.counters.mapq_unavailable.fetch_add(1, Ordering::Relaxed);
             }
             out.push(rec.clone());

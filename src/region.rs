@@ -187,7 +187,11 @@ pub fn read_bed(path: &Path) -> Result<Vec<Region>> {
         let parse = |s: Option<&&str>| s.and_then(|s| s.trim().parse::<u64>().ok());
         match (f.first(), parse(f.get(1)), parse(f.get(2))) {
             (Some(c), Some(s), Some(e)) if s <= e => out.push(Region::new(c, s, e)),
-            _ => bail!("{}: line {}: not a BED record", path.display(), i + 1),
+            _ => bail!(
+                "{}: line {}: not a BED record (expected tab-separated chrom, start, end with start <= end)",
+                path.display(),
+                i + 1
+            ),
         }
     }
     Ok(out)

@@ -3,8 +3,15 @@
 //! the truth genotype; candidates absent from the truth are 0 copies), holds out validation
 //! chunks, fits the network and writes `model.ot` + `card.json` with full provenance.
 //! Candidates inside `--exclude` regions are refused (never labelled or used).
+//!
+//! Training that would silently learn nothing is refused before a model is written: a truth
+//! record without a genotype, a sample with nothing left to train on, a truth that matched no
+//! candidate (e.g. `20` vs `chr20` contig names), labels all of one class, an empty training
+//! or validation split, and a diverging (non-finite) loss are each one error line.
+//! The card records input file names and SHA-256s, never folders, so the same inputs give the
+//! same card wherever they lie.
 use crate::call::pileup_chunk;
-use crate::cli::{command_line, PileupArgs};
+use crate::cli::{shell_join, PileupArgs};
 use crate::model::{self, Example, FitConfig, InputFile, ModelCard};
 use crate::reads::{Alignments, ReadSource};
 use crate::realign::{self, AltAllele};
@@ -38,32 +45,50 @@ pub struct TrainArgs {
     /// Output model directory (written: model.ot, card.json).
     #[arg(long, value_name = "models/NAME")]
     output: PathBuf,
-    /// Hold out every Nth chunk (on the absolute chunk grid) for validation.
-    #[arg(long, default_value_t = 10)]
-    validation_every: u64,
+    /// Hold out every Nth chunk (on the absolute chunk grid) for validation (N >= 2).
+    #[arg(long, default_value_t = 10, value_parser = at_least::<2>)]
+    validation_every: usize,
     /// Passes over the training examples (the epoch with the lowest validation loss is kept).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = at_least::<1>)]
     epochs: usize,
     /// Examples per optimiser step.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 128, value_parser = at_least::<1>)]
     batch_size: usize,
-    /// Adam learning rate (divided by 5 for the last third of the epochs).
-    #[arg(long, default_value_t = 1e-3)]
+    /// Adam learning rate, above 0 and at most 1 (divided by 5 for the last third of the epochs).
+    #[arg(long, default_value_t = 1e-3, value_parser = above_0_at_most_1)]
     learning_rate: f64,
     /// Random seed (weights initialisation and example order).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Keep this fraction of candidates labelled 0 copies (hom-ref), by a stable hash.
-    #[arg(long, default_value_t = 1.0)]
+    /// Keep this fraction (0 < F <= 1) of candidates labelled 0 copies (hom-ref), by a stable hash.
+    #[arg(long, default_value_t = 1.0, value_parser = above_0_at_most_1)]
     homref_fraction: f64,
     /// Version string for the model card.
     #[arg(long, default_value = "1")]
     model_version: String,
     /// Worker threads for building examples, and libtorch threads for training.
-    #[arg(short, long, default_value_t = 1)]
+    #[arg(short, long, default_value_t = 1, value_parser = at_least::<1>)]
     threads: usize,
     #[command(flatten)]
     pileup: PileupArgs,
+}
+
+/// Parser for a count of at least `MIN`.
+fn at_least<const MIN: usize>(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(v) if v >= MIN => Ok(v),
+        Ok(_) => Err(format!("must be at least {MIN}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Parser for `--learning-rate` and `--homref-fraction`: above 0, at most 1 (NaN refused).
+fn above_0_at_most_1(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        Ok(_) => Err("must be above 0 and at most 1".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Copies of each normalised truth allele, and spans of truth alleles that cannot be matched
@@ -72,17 +97,29 @@ pub struct TrainArgs {
 pub struct TruthLabels {
     copies: HashMap<(String, u64, AltAllele), u8>,
     complex: IntervalSet,
+    /// Contigs of the PASS records, in file order: they explain a truth that matched nothing.
+    contigs: Vec<String>,
 }
 
 impl TruthLabels {
-    /// Loads PASS truth records with genotypes, normalising each allele against `reference`.
+    /// Loads PASS truth records, normalising each allele against `reference`. A PASS record
+    /// without a GT is an error: its alleles could only be labelled "0 copies".
     pub fn load(path: &Path, reference: &Reference) -> Result<Self> {
         let (_, records) = read_vcf(path)?;
         let mut seqs = ContigCache::new(reference)?;
         let mut labels = TruthLabels::default();
         let mut complex = Vec::new();
         for r in records.iter().filter(|r| r.passes()) {
-            let Some(gt) = &r.gt else { continue };
+            let Some(gt) = &r.gt else {
+                bail!(
+                    "{}: line {}: truth record without a GT: a truth VCF needs a FORMAT GT and a sample column",
+                    path.display(),
+                    r.line
+                );
+            };
+            if labels.contigs.last() != Some(&r.contig) && !labels.contigs.contains(&r.contig) {
+                labels.contigs.push(r.contig.clone());
+            }
             if reference.contig_len(&r.contig).is_none() {
                 continue; // truth outside this reference's contigs labels nothing
             }
@@ -106,6 +143,29 @@ impl TruthLabels {
         labels.complex = IntervalSet::new(&complex);
         Ok(labels)
     }
+
+    /// Why no candidate matched this truth, as far as the contig names tell.
+    fn no_match_reason(&self, reference: &Reference) -> String {
+        let some = |names: Vec<&str>| {
+            let more = if names.len() > 3 { ", ..." } else { "" };
+            format!("{}{more}", names[..names.len().min(3)].join(", "))
+        };
+        if self.contigs.is_empty() {
+            "the truth has no PASS record".into()
+        } else if self
+            .contigs
+            .iter()
+            .all(|c| reference.contig_len(c).is_none())
+        {
+            format!(
+                "contig names in truth ({}) vs reads and reference ({})?",
+                some(self.contigs.iter().map(String::as_str).collect()),
+                some(reference.contigs.iter().map(|(n, _)| n.as_str()).collect())
+            )
+        } else {
+            "are the truth, reads and --confident of the same sample and build?".into()
+        }
+    }
 }
 
 struct Sample {
@@ -120,7 +180,7 @@ struct Labeller<'a> {
     sample: &'a Sample,
     exclude: &'a IntervalSet,
     pileup: &'a PileupArgs,
-    validation_every: u64,
+    validation_every: usize,
     homref_fraction: f64,
 }
 
@@ -145,8 +205,8 @@ impl RegionProcessor for Labeller<'_> {
     fn process(&self, (src, refr): &mut Self::State, chunk: &Region) -> Result<ChunkExamples> {
         let mut out = ChunkExamples::default();
         let p = pileup_chunk(src, refr, chunk, &self.pileup.candidate_config(), false)?;
-        let is_valid = (chunk.start.0 / self.pileup.chunk_size) % self.validation_every
-            == self.validation_every - 1;
+        let every = self.validation_every as u64;
+        let is_valid = (chunk.start.0 / self.pileup.chunk_size) % every == every - 1;
         let c = &chunk.contig;
         for (cand, tensors) in p.sites {
             let (s, e) = (cand.pos.0, cand.end());
@@ -202,29 +262,61 @@ fn sha256_file(p: &Path) -> Result<String> {
     file_digest::<Sha256>(p)
 }
 
+/// A path's file name: the card records no folder of this machine.
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+/// The command line `args` with the program and every path reduced to its file name, so that
+/// the card is the same wherever the binary and the files lie.
+fn portable_command_line(args: impl Iterator<Item = String>) -> String {
+    const PATH_FLAGS: [&str; 6] = [
+        "--ref",
+        "--reads",
+        "--truth",
+        "--confident",
+        "--exclude",
+        "--output",
+    ];
+    let mut path_next = true; // the program itself
+    let args = args.map(|arg| {
+        let out = match arg.split_once('=') {
+            _ if path_next => file_name(Path::new(&arg)),
+            Some((flag, value)) if PATH_FLAGS.contains(&flag) => {
+                format!("{flag}={}", file_name(Path::new(value)))
+            }
+            _ => arg.clone(),
+        };
+        path_next = PATH_FLAGS.contains(&arg.as_str());
+        out
+    });
+    shell_join(args)
+}
+
 pub fn run(a: TrainArgs) -> Result<i32> {
     let n = a.reads.len();
     let refs = per_sample(&a.reference, n, "ref")?;
     let truths = per_sample(&a.truth, n, "truth")?;
     let confs = per_sample(&a.confident, n, "confident")?;
-    if a.validation_every < 2 {
-        bail!("--validation-every must be at least 2");
-    }
     let mut excluded_regions = Vec::new();
     for e in &a.exclude {
         excluded_regions.extend(region::read_bed(e)?);
     }
     let exclude = IntervalSet::new(&excluded_regions);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(a.threads.max(1))
+        .num_threads(a.threads)
         .build()?;
     model::set_torch_threads(1);
     let (mut train, mut valid) = (Vec::new(), Vec::new());
     let mut inputs = Vec::new();
     let (mut train_regions, mut validation_regions) = (Vec::new(), Vec::new());
     for i in 0..n {
+        // samples are numbered from 1 in the card's inputs and regions
+        let (s, reads) = (i + 1, &a.reads[i]);
         let reference = Reference::open(refs[i])?;
-        let alignments = Alignments::open(&a.reads[i], &reference, a.pileup.read_filter())?;
+        let alignments = Alignments::open(reads, &reference, a.pileup.read_filter())?;
         let truth = TruthLabels::load(truths[i], &reference)?;
         let conf_regions = region::read_bed_checked(confs[i], &reference.contigs)?;
         let regions = region::merge(conf_regions.clone(), &reference.contigs);
@@ -235,10 +327,10 @@ pub fn run(a: TrainArgs) -> Result<i32> {
             confident: IntervalSet::new(&conf_regions),
             regions,
         };
-        let chunks: Vec<Region> = region::chunks(&sample.regions, a.pileup.chunk_size)
-            .into_iter()
-            .filter(|c| !exclude.covers(&c.contig, c.start.0, c.end.0))
-            .collect();
+        let (chunks, skipped): (Vec<Region>, Vec<Region>) =
+            region::chunks(&sample.regions, a.pileup.chunk_size)
+                .into_iter()
+                .partition(|c| !exclude.covers(&c.contig, c.start.0, c.end.0));
         let labeller = Labeller {
             sample: &sample,
             exclude: &exclude,
@@ -246,50 +338,67 @@ pub fn run(a: TrainArgs) -> Result<i32> {
             validation_every: a.validation_every,
             homref_fraction: a.homref_fraction,
         };
-        let (mut t, mut v, mut x) = (0, 0, 0);
+        let (mut t, mut v, mut x, mut matched) = (0, 0, 0, 0);
         pool.install(|| {
             region::run_ordered(
                 &labeller,
                 &chunks,
-                a.threads.max(1) * 2,
+                a.threads * 2,
                 |chunk, out| {
                     let is_valid = !out.valid.is_empty();
                     t += out.train.len();
                     v += out.valid.len();
                     x += out.excluded;
+                    matched += out
+                        .train
+                        .iter()
+                        .chain(&out.valid)
+                        .filter(|e| e.label > 0)
+                        .count();
                     train.extend(out.train);
                     valid.extend(out.valid);
-                    let name = format!("{}:{chunk}", a.reads[i].display());
                     if is_valid {
-                        validation_regions.push(name);
+                        validation_regions.push(format!("sample{s}:{chunk}"));
                     }
                     Ok(())
                 },
                 |_| {},
             )
         })?;
-        train_regions.extend(
-            sample
-                .regions
-                .iter()
-                .map(|r| format!("{}:{r}", a.reads[i].display())),
-        );
         eprintln!(
-            "sample {}: {} training and {} validation examples; {} refused inside --exclude",
-            a.reads[i].display(),
-            t,
-            v,
-            x
+            "sample {s} ({}): {t} training and {v} validation examples; {x} candidates refused inside --exclude, {} chunks wholly inside it skipped",
+            reads.display(),
+            skipped.len()
         );
+        if t + v == 0 {
+            let why = if chunks.is_empty() && !skipped.is_empty() {
+                "every --confident region lies inside --exclude".to_string()
+            } else {
+                format!(
+                    "no candidate inside --confident {} and outside --exclude ({x} refused inside --exclude)",
+                    confs[i].display()
+                )
+            };
+            bail!("{}: nothing to train on: {why}", reads.display());
+        }
+        if matched == 0 {
+            bail!(
+                "{}: no truth variant matched any candidate: {}",
+                truths[i].display(),
+                sample.truth.no_match_reason(&sample.reference)
+            );
+        }
+        train_regions.extend(sample.regions.iter().map(|r| format!("sample{s}:{r}")));
         for (role, p) in [
             ("reference", refs[i]),
-            ("reads", &a.reads[i]),
+            ("reads", reads),
             ("truth", truths[i]),
             ("confident", confs[i]),
         ] {
             inputs.push(InputFile {
                 role: role.into(),
-                path: p.display().to_string(),
+                sample: Some(s),
+                file: file_name(p),
                 sha256: sha256_file(p)?,
             });
         }
@@ -297,21 +406,41 @@ pub fn run(a: TrainArgs) -> Result<i32> {
     for e in &a.exclude {
         inputs.push(InputFile {
             role: "exclude".into(),
-            path: e.display().to_string(),
+            sample: None,
+            file: file_name(e),
             sha256: sha256_file(e)?,
         });
     }
     let count = |v: &[Example], k: u8| v.iter().filter(|e| e.label == k).count();
+    let counts = [0, 1, 2].map(|k| count(&train, k));
     eprintln!(
         "training on {} examples (0/1/2 copies: {}/{}/{}), validating on {}",
         train.len(),
-        count(&train, 0),
-        count(&train, 1),
-        count(&train, 2),
+        counts[0],
+        counts[1],
+        counts[2],
         valid.len()
     );
+    let held_out = format!(
+        "1 in {} chunks of {} bp is held out",
+        a.validation_every, a.pileup.chunk_size
+    );
+    if train.is_empty() {
+        bail!("no training examples: all candidates lie in held-out chunks ({held_out}); raise --validation-every");
+    }
+    if valid.is_empty() {
+        bail!("no validation examples: no candidate lies in a held-out chunk ({held_out}); lower --validation-every or --chunk-size");
+    }
+    if let Some(k) = counts.iter().position(|&c| c == train.len()) {
+        let files: Vec<String> = a.truth.iter().map(|t| t.display().to_string()).collect();
+        bail!(
+            "{}: all {} training examples are labelled {k} copies: a model needs at least two classes",
+            files.join(", "),
+            train.len()
+        );
+    }
     let device = crate::model::DeviceChoice::Auto.resolve()?;
-    model::set_torch_threads(a.threads.max(1));
+    model::set_torch_threads(a.threads);
     let cfg = FitConfig {
         epochs: a.epochs,
         batch_size: a.batch_size,
@@ -335,7 +464,11 @@ pub fn run(a: TrainArgs) -> Result<i32> {
             .iter()
             .map(|c| format!("{}: {}", c.name, c.encoding))
             .collect(),
-        created_by: format!("callvar {}: {}", env!("CARGO_PKG_VERSION"), command_line()),
+        created_by: format!(
+            "callvar {}: {}",
+            env!("CARGO_PKG_VERSION"),
+            portable_command_line(std::env::args())
+        ),
         inputs,
         train_regions,
         validation_regions,
@@ -350,4 +483,43 @@ pub fn run(a: TrainArgs) -> Result<i32> {
     let path = model::save(&a.output, &weights, card).context("saving model")?;
     eprintln!("model written: {}", path.display());
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_flags_have_ranges() {
+        assert_eq!(at_least::<1>("3"), Ok(3));
+        assert_eq!(at_least::<1>("0"), Err("must be at least 1".into()));
+        assert_eq!(at_least::<2>("1"), Err("must be at least 2".into()));
+        assert!(at_least::<1>("-1").is_err());
+        assert_eq!(above_0_at_most_1("1"), Ok(1.0));
+        assert_eq!(above_0_at_most_1("1e-4"), Ok(1e-4));
+        for bad in ["0", "-0.1", "1.5", "NaN", "inf", "x"] {
+            assert!(above_0_at_most_1(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn card_command_line_names_files_not_folders() {
+        let args = [
+            "/opt/bin/callvar",
+            "train",
+            "--ref",
+            "/data/ref.fa.gz",
+            "--reads=/tmp/x1/s.bam",
+            "--epochs",
+            "2",
+            "--output",
+            "/home/me/models/m",
+            "--model-version",
+            "a b",
+        ];
+        assert_eq!(
+            portable_command_line(args.iter().map(|a| a.to_string())),
+            "callvar train --ref ref.fa.gz --reads=s.bam --epochs 2 --output m --model-version 'a b'"
+        );
+    }
 }

@@ -324,8 +324,11 @@ fn index_ext(contigs: &[(String, u64)]) -> &'static str {
     }
 }
 
-/// Refuses output names callvar cannot honour (BCF).
+/// Refuses output names callvar cannot honour (empty, BCF).
 pub fn check_output_name(flag: &str, dest: &str) -> Result<()> {
+    if dest.is_empty() {
+        anyhow::bail!("{flag}: empty file name");
+    }
     if dest.ends_with(".bcf") {
         anyhow::bail!(
             "{dest}: {flag}: BCF output is not supported; write .vcf.gz and convert with `bcftools view -Ob`"
@@ -478,9 +481,10 @@ pub struct VcfRecord {
     pub alts: Vec<String>,
     pub qual: Option<f64>,
     pub filter: String,
-    /// First sample's GT alleles (`None` = `.`), if there is a GT.
+    /// The sample's GT alleles (`None` = `.`), if there is a GT (first sample unless
+    /// [`read_vcf_sample`] picked another).
     pub gt: Option<Vec<Option<usize>>>,
-    /// First sample's GQ.
+    /// The sample's GQ.
     pub gq: Option<f64>,
     /// The line as read.
     pub text: String,
@@ -493,8 +497,17 @@ impl VcfRecord {
     }
 }
 
-/// Reads a VCF (plain or BGZF), returning its header lines and records.
+/// Reads a VCF (plain or BGZF), returning its header lines and records (first sample's GT).
 pub fn read_vcf(path: &Path) -> Result<(Vec<String>, Vec<VcfRecord>)> {
+    read_vcf_sample(path, |_| Ok(0))
+}
+
+/// Like [`read_vcf`], with the GT and GQ of the sample `pick` chooses: it gets the sample
+/// names of the `#CHROM` line (none when the file has no sample column) and returns an index.
+pub fn read_vcf_sample(
+    path: &Path,
+    pick: impl FnOnce(&[&str]) -> Result<usize>,
+) -> Result<(Vec<String>, Vec<VcfRecord>)> {
     use std::io::{BufRead, BufReader, Read};
     let shown = path.display();
     let mut f = std::fs::File::open(path).with_context(|| format!("{shown}: cannot open VCF"))?;
@@ -511,6 +524,8 @@ pub fn read_vcf(path: &Path) -> Result<(Vec<String>, Vec<VcfRecord>)> {
     };
     let mut header = Vec::new();
     let mut records = Vec::new();
+    let mut pick = Some(pick);
+    let mut sample = None;
     for (i, line) in reader.lines().enumerate() {
         let line = line.with_context(|| {
             format!(
@@ -519,13 +534,25 @@ pub fn read_vcf(path: &Path) -> Result<(Vec<String>, Vec<VcfRecord>)> {
             )
         })?;
         if line.starts_with('#') {
+            if line.starts_with("#CHROM") {
+                if let Some(pick) = pick.take() {
+                    let names: Vec<&str> = line.split('\t').skip(9).collect();
+                    sample = Some(pick(&names)?);
+                }
+            }
             header.push(line);
             continue;
         }
         if line.is_empty() {
             continue;
         }
-        records.push(parse_line(&line, i + 1).with_context(|| format!("{shown}: line {}", i + 1))?);
+        let s = match sample {
+            Some(s) => s,
+            // a record before any #CHROM line: the file names no samples
+            None => *sample.insert(pick.take().map_or(Ok(0), |p| p(&[]))?),
+        };
+        records
+            .push(parse_line(&line, i + 1, s).with_context(|| format!("{shown}: line {}", i + 1))?);
     }
     if !header
         .first()
@@ -536,7 +563,8 @@ pub fn read_vcf(path: &Path) -> Result<(Vec<String>, Vec<VcfRecord>)> {
     Ok((header, records))
 }
 
-fn parse_line(line: &str, n: usize) -> Result<VcfRecord> {
+/// Parses one data line; GT and GQ come from sample column `sample` (0 = the first).
+fn parse_line(line: &str, n: usize, sample: usize) -> Result<VcfRecord> {
     let f: Vec<&str> = line.split('\t').collect();
     if f.len() < 8 {
         anyhow::bail!(
@@ -550,9 +578,9 @@ fn parse_line(line: &str, n: usize) -> Result<VcfRecord> {
         .filter(|&p| p >= 1)
         .with_context(|| format!("bad POS '{}'", f[1]))?;
     let (mut gt, mut gq) = (None, None);
-    if f.len() >= 10 {
+    if let Some(column) = f.get(9 + sample) {
         let keys: Vec<&str> = f[8].split(':').collect();
-        let vals: Vec<&str> = f[9].split(':').collect();
+        let vals: Vec<&str> = column.split(':').collect();
         for (k, v) in keys.iter().zip(vals.iter()) {
             match *k {
                 "GT" => {

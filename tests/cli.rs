@@ -1,7 +1,7 @@
 //! End-to-end tests of the `callvar` binary on real reads (testdata/: a slice of the shared
 //! NA12878 Illumina data over chr20:10,000,000-10,020,000 with its GIAB truth).
 mod common;
-use common::td;
+use common::{callvar, stderr_of, td};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -10,10 +10,6 @@ const REGION: &str = "chr20:10000000-10020000";
 
 fn tmpdir(name: &str) -> PathBuf {
     common::tmpdir("test", name)
-}
-
-fn callvar(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run callvar")
 }
 
 /// `callvar call` on the bundled reference with `--regions region`, quietly.
@@ -67,10 +63,6 @@ fn stdout_of(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr_of(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
 }
 
 #[test]
@@ -504,4 +496,25 @@ fn scattered_shards_concatenate_to_the_whole() {
         "--quiet",
     ]);
     assert_eq!(records(&stdout_of(&o)), parts);
+}
+
+#[test]
+fn shared_inference_queue_and_batch_size_leave_records_unchanged() {
+    // the GPU path (one inference thread per device fed by a bounded queue), exercised on
+    // CPU: any batch size, any thread count, the same records as per-worker scoring
+    let base = stdout_of(&call(&td("na12878.bam"), "-", &[]));
+    for extra in [
+        &["--shared-scorer"][..],
+        &["--shared-scorer", "--threads", "2", "--batch-size", "7"],
+        &["--batch-size", "1"],
+    ] {
+        let o = stdout_of(&call(&td("na12878.bam"), "-", extra));
+        assert_eq!(records(&o), records(&base), "{extra:?}");
+        assert!(records(&o).len() > 100);
+    }
+    // several devices must all be CUDA devices, each named once
+    for bad in ["cuda:0,cpu", "cuda:0,cuda:0"] {
+        let o = call(&td("na12878.bam"), "-", &["--device", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+    }
 }

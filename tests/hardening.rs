@@ -2,7 +2,7 @@
 //! one must end in a correct result or a one-line error with a non-zero exit, with no input
 //! changed and no finished-looking output left behind.
 mod common;
-use common::td;
+use common::{callvar, stderr_of as err, td};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -11,10 +11,6 @@ const REGION: &str = "chr20:10000000-10020000";
 
 fn tmpdir(name: &str) -> PathBuf {
     common::tmpdir("hard", name)
-}
-
-fn callvar(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run callvar")
 }
 
 /// Runs a bash pipeline (samtools, awk…) that derives a broken input; it must succeed.
@@ -40,10 +36,6 @@ fn call(reads: &str, out: &str, extra: &[&str]) -> Output {
     }
     args.extend_from_slice(extra);
     callvar(&args)
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
 }
 
 /// A failed run: exit 1, one error line containing `what`, nothing named `out*` left in `dir`.
@@ -594,4 +586,22 @@ fn contigs_too_long_for_tabix_get_a_csi_index() {
     assert!(q.status.success(), "{}", err(&q));
     let n = String::from_utf8_lossy(&q.stdout).lines().count();
     assert!(n > 0 && n < records(&out).len());
+}
+
+#[test]
+fn eval_flags_are_checked_at_parse_time() {
+    let (r, t) = (td("ref.fa.gz"), td("truth.vcf.gz"));
+    for bad in [
+        &["--min-f1", "SNP=abc"][..],
+        &["--min-f1", "SNP=1.5"],
+        &["--min-f1", "SNV=0.9"],
+        &["--score", "DP"],
+        &["--stratify", "no-equals-sign"],
+    ] {
+        let mut args = vec!["eval", "--ref", &r, "--truth", &t, "--calls", &t];
+        args.extend_from_slice(bad);
+        let o = callvar(&args);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", err(&o));
+        assert!(err(&o).contains(bad[0]), "{}", err(&o));
+    }
 }

@@ -1,5 +1,20 @@
-//! Helpers shared by the CLI test files.
+//! Helpers shared by the CLI test files (each test file uses a subset of them).
+#![allow(dead_code)]
 use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// Runs the callvar binary built for these tests.
+pub fn callvar(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_callvar"))
+        .args(args)
+        .output()
+        .expect("run callvar")
+}
+
+/// A run's stderr as text.
+pub fn stderr_of(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
 
 /// Path of a file in testdata/.
 pub fn td(name: &str) -> String {
