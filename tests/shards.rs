@@ -4,12 +4,11 @@
 //! `.bai`, a `.csi` and a `.crai` tile the regions with balanced work; merge refuses gaps,
 //! overlaps and shards from another plan, chunk grid, model, reference or version.
 mod common;
-use common::td;
+use common::{callvar, td};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_callvar");
 /// The reads end near 10,020,100: the last kb has no coverage (`./.` blocks).
 const REGION: &str = "chr20:10000001-10021000";
 /// On a 1005 bp grid, chr20:10,004,775 (9955 × 1005) is a chunk border inside the 11 bp
@@ -23,10 +22,6 @@ fn tmpdir(name: &str) -> PathBuf {
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
 }
 
 fn ok(o: Output) -> Output {
@@ -78,7 +73,7 @@ fn records(path: &Path) -> Vec<String> {
 
 /// `callvar shards` into `dir`; returns the plan's shard lines (number, BED, regions).
 fn plan(dir: &Path, reads: &str, n: &str, region: &str, chunk: &str) -> Vec<Vec<String>> {
-    ok(run(&[
+    ok(callvar(&[
         "shards",
         "--ref",
         &td("ref.fa.gz"),
@@ -127,7 +122,7 @@ fn call_shard(bed: &Path, out: &Path, gvcf: bool, extra: &[&str]) -> (PathBuf, P
         args.extend(["--gvcf", &gs]);
     }
     args.extend(extra);
-    ok(run(&args));
+    ok(callvar(&args));
     (vcf, g)
 }
 
@@ -138,7 +133,7 @@ fn merge(plan: &Path, out: &Path, gvcf: bool, shards: &[PathBuf]) -> Output {
         args.push("--gvcf");
     }
     args.extend(shards.iter().map(|p| s(p)));
-    run(&args)
+    callvar(&args)
 }
 
 #[test]
@@ -171,7 +166,7 @@ fn shards_merged_equal_one_run_for_vcf_and_gvcf() {
     });
     let single = d.join("single.vcf.gz");
     let single_g = d.join("single.g.vcf.gz");
-    ok(run(&[
+    ok(callvar(&[
         "call",
         "--ref",
         &td("ref.fa.gz"),
@@ -292,7 +287,7 @@ fn plans_from_bai_csi_and_crai_tile_the_regions_with_balanced_work() {
     let b = beds(&d.join("tail"), &tail);
     assert!(b[0][0].2 < 10_025_000, "{b:?}");
     // a folder that holds a plan is not overwritten
-    let e = fails(run(&[
+    let e = fails(callvar(&[
         "shards",
         "--ref",
         &td("ref.fa.gz"),
@@ -427,7 +422,7 @@ fn a_shard_spanning_two_regions_merges_to_one_run() {
         })
         .collect();
     let (single, single_g) = (d.join("single.vcf.gz"), d.join("single.g.vcf.gz"));
-    ok(run(&[
+    ok(callvar(&[
         "call",
         "--ref",
         &td("ref.fa.gz"),
