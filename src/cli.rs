@@ -36,6 +36,9 @@ enum Command {
     Train(train::TrainArgs),
     /// Compare a call set with a truth set (haplotype-aware), reporting precision/recall/F1.
     Eval(eval::EvalArgs),
+    /// Measure a model's GQ/QUAL reliability on a labelled sample; with --output, fit a
+    /// softmax temperature and write the calibrated model.
+    Calibrate(crate::calibrate::CalibrateArgs),
 }
 
 /// Read filtering and candidate thresholds shared by `call` and `train`.
@@ -334,5 +337,6 @@ pub fn run() -> Result<i32> {
         Command::Call(a) => run_call(a),
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Calibrate(a) => crate::calibrate::run(a),
     }
 }

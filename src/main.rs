@@ -2,6 +2,7 @@
 //! an exit code: errors are printed as one line (the whole cause chain), and a closed
 //! stdout (`callvar call -o - | head`) ends quietly with status 0.
 mod alignment_index;
+mod calibrate;
 mod call;
 mod candidates;
 mod cli;
