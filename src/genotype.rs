@@ -17,11 +17,13 @@
 //! allele `a` reads as "2 copies of `a`, 0 of every other alt": the haploid genotype `a` has
 //! the likelihood of the diploid `a/a`. The diploid heterozygous genotypes are no haploid
 //! state: reads looking heterozygous on a haploid contig come from two copies piled up (a
-//! paralog or segmental duplication mismapped here, a contamination); that mass is left out
-//! of the haploid posteriors (they are the homozygous diploid likelihoods renormalised) and,
-//! when it outweighs every homozygous genotype together, a variant call gets FILTER
-//! `HetInHaploid` rather than PASS. GT is one allele, PL has `n + 1` entries (one per
-//! allele), and QUAL and GQ come from the haploid posteriors.
+//! paralog or segmental duplication mismapped here, a contamination, or a sample that is
+//! not haploid there). That mass is left out of the haploid posteriors (they are the
+//! homozygous diploid likelihoods renormalised), and when it outweighs every homozygous
+//! genotype together the site gets FILTER `HetInHaploid` whatever its GT: neither haploid
+//! genotype explains the reads, so the call is not trusted (nor reported as a confident
+//! reference `RefCall`). GT is one allele, PL has `n + 1` entries (one per allele), and QUAL
+//! and GQ come from the haploid posteriors.
 use crate::model::Prediction;
 
 /// The VCF FILTER of a call.
@@ -32,8 +34,8 @@ pub enum Filter {
     RefCall,
     /// A variant genotype whose QUAL is below `--min-qual`.
     LowQual,
-    /// A variant at a haploid site whose reads look heterozygous (more likely a diploid
-    /// heterozygous genotype than any haploid one).
+    /// A haploid site whose reads look heterozygous (a diploid heterozygous genotype is
+    /// more likely than every haploid one), whatever its GT.
     HetInHaploid,
 }
 
@@ -180,10 +182,10 @@ pub fn summarise(
         .iter()
         .map(|&p| (phred(p) - phred(support[best])).round().max(0.0) as u32)
         .collect();
-    let filter = if alleles.iter().all(|&a| a == 0) {
-        Filter::RefCall
-    } else if looks_het {
+    let filter = if looks_het {
         Filter::HetInHaploid
+    } else if alleles.iter().all(|&a| a == 0) {
+        Filter::RefCall
     } else if qual < min_qual {
         Filter::LowQual
     } else {
@@ -299,16 +301,20 @@ mod tests {
     }
 
     #[test]
-    fn heterozygous_looking_haploid_variant_is_filtered() {
+    fn heterozygous_looking_haploid_site_is_filtered() {
         // "1 copy" dominates: 0.7 het vs 0.2 + 0.1 homozygous
         let g = genotype(&[p(0.1, 0.7, 0.2)], Ploidy::Haploid, &cfg(2.0));
         assert_eq!(g.alleles, vec![1]);
         assert!(g.looks_het);
         assert_eq!(g.filter, Filter::HetInHaploid);
         assert!((g.posteriors[1] - 2.0 / 3.0).abs() < 1e-12);
-        // the same reads on a reference-like site stay RefCall
+        // leaning to the reference: GT 0, still not a confident RefCall
         let g = genotype(&[p(0.2, 0.7, 0.1)], Ploidy::Haploid, &cfg(2.0));
-        assert_eq!(g.filter, Filter::RefCall);
+        assert_eq!(g.alleles, vec![0]);
+        assert_eq!(g.filter, Filter::HetInHaploid);
+        // the same predictions at a diploid site: a PASS 0/1
+        let g = genotype(&[p(0.2, 0.7, 0.1)], Ploidy::Diploid, &cfg(2.0));
+        assert_eq!((g.alleles, g.filter), (vec![0, 1], Filter::Pass));
     }
 
     #[test]

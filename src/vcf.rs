@@ -59,7 +59,7 @@ pub fn header(p: &Provenance, gvcf: bool) -> Result<vcf::Header> {
         .add_filter(
             "HetInHaploid",
             Map::<Filter>::new(
-                "Variant at a haploid site whose reads look heterozygous (a diploid heterozygous genotype is more likely than every haploid one)",
+                "Haploid site whose reads look heterozygous: a diploid heterozygous genotype is more likely than every haploid one (a mismapped paralog, contamination, or a sample not haploid here)",
             ),
         )
         .add_format(
