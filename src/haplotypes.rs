@@ -17,8 +17,13 @@
 //! the most likely compatible configuration; its posteriors (QUAL, GQ) become the marginals
 //! over the compatible configurations, and PL the Phred-scaled probability of the best
 //! compatible configuration giving the call each genotype, relative to the chosen one.
-//! Calls whose independent genotypes were already compatible keep them. Groups are formed
-//! within a chunk (the fixed grid), so the output does not depend on `--threads`.
+//! Calls whose independent genotypes were already compatible keep them.
+//!
+//! Groups are formed within one chunk of the fixed grid, so the output does not depend on
+//! `--threads` and chunks (shards) stay independent; a deletion reaching across a chunk
+//! border is resolved with the calls on its own side only (no such group in the 5.2 Mb
+//! held-out sample, whose records are identical at `--chunk-size` 100,000, 37,000 and
+//! 10,000).
 use crate::candidates::Candidate;
 use crate::genotype::{self, genotype_alleles, Genotype, Ploidy};
 use crate::realign::AltAllele;
