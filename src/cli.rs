@@ -36,7 +36,7 @@ enum Command {
     Train(train::TrainArgs),
     /// Compare a call set with a truth set (haplotype-aware), reporting precision/recall/F1.
     Eval(eval::EvalArgs),
-    /// Measure a model's GQ/QUAL reliability on a labelled sample; with --output, fit a
+    /// Measure a model's GQ/QUAL reliability on labelled samples; with --output, fit a
     /// softmax temperature and write the calibrated model.
     Calibrate(crate::calibrate::CalibrateArgs),
 }
