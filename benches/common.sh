@@ -2,7 +2,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export LIBTORCH_USE_PYTORCH=1 PATH="${XDG_CACHE_HOME:-$HOME/.cache}/callvar/torch-2.11.0/bin:$PATH"
-CALLVAR=./target/release/callvar
+CALLVAR=${CALLVAR:-./target/release/callvar}
 [ -x "$CALLVAR" ] || cargo build --release --quiet
 # The held-out 30x 150 bp sample: GRCh38 chr20:4.6-9.8 Mb (5.2 Mb), never used in training
 # (the default model trains on chr20:0.5-4.4 Mb and GRCh37 20:0.1-0.99 Mb).

@@ -3,9 +3,11 @@
 //! worker; the region engine runs chunks in parallel and hands calls to the VCF writer in
 //! genome order, and, with `--gvcf`, reference blocks to the gVCF writer.
 use crate::candidates::{self, Candidate, CandidateConfig};
-use crate::genotype::{self, Call};
+use crate::genotype::{self, Call, Genotype, GenotypeConfig};
 use crate::gvcf::{self, RefBlock};
+use crate::haplotypes;
 use crate::model::{self, InferenceService, Model, Prediction, ScorerHandle};
+use crate::ploidy::PloidyMap;
 use crate::reads::{Alignments, ReadSource};
 use crate::reference::{RefReader, RefWindow, Reference};
 use crate::region::{self, Region, RegionProcessor};
@@ -59,22 +61,45 @@ pub fn pileup_chunk(
     })
 }
 
+/// Genotypes of a chunk's candidates (in position order) from their predictions (one per
+/// alternate allele, in order): each site on its own at its ploidy, then overlapping sites
+/// resolved into one compatible configuration.
+pub fn genotypes(
+    cands: &[&Candidate],
+    preds: &[Prediction],
+    ploidy: &PloidyMap,
+    cfg: &GenotypeConfig,
+) -> Vec<Genotype> {
+    let mut next = 0;
+    let mut out: Vec<Genotype> = cands
+        .iter()
+        .map(|c| {
+            let these = &preds[next..next + c.alts.len()];
+            next += c.alts.len();
+            genotype::genotype(these, ploidy.at(&c.contig, c.pos.0), cfg)
+        })
+        .collect();
+    haplotypes::resolve(cands, &mut out, cfg.min_qual);
+    out
+}
+
 /// Turns a chunk's pileup and predictions (one per tensor, in order) into calls.
 pub fn calls_from(
     sites: Vec<(Candidate, Vec<PileupTensor>)>,
     refw: &RefWindow,
     preds: &[Prediction],
-    min_qual: f64,
+    ploidy: &PloidyMap,
+    cfg: &GenotypeConfig,
 ) -> Vec<Call> {
-    let mut next = 0;
+    let cands: Vec<&Candidate> = sites.iter().map(|(c, _)| c).collect();
+    let gts = genotypes(&cands, preds, ploidy, cfg);
     sites
         .into_iter()
-        .map(|(cand, tensors)| {
-            let these = &preds[next..next + tensors.len()];
-            next += tensors.len();
+        .zip(gts)
+        .map(|((cand, _), genotype)| {
             let (reference, alts) = cand.vcf_alleles(refw);
             Call {
-                genotype: genotype::genotype(these, min_qual),
+                genotype,
                 candidate: cand,
                 reference,
                 alts,
@@ -87,6 +112,8 @@ pub fn calls_from(
 pub struct CallSettings {
     pub candidates: CandidateConfig,
     pub min_qual: f64,
+    /// Where the genome is haploid (`--haploid-contigs`, `--par-bed`).
+    pub ploidy: PloidyMap,
     /// Inference devices (several CUDA devices share one queue).
     pub devices: Vec<model::DeviceChoice>,
     /// Tensors per forward pass.
@@ -148,7 +175,11 @@ impl RegionProcessor for Caller<'_> {
 
 impl Caller<'_> {
     fn genotype(&self, chunk: &Region, p: Pileup, preds: &[Prediction]) -> Result<ChunkCalls> {
-        let calls = calls_from(p.sites, &p.refw, preds, self.settings.min_qual);
+        let cfg = GenotypeConfig {
+            min_qual: self.settings.min_qual,
+            temperature: self.model.card.temperature(),
+        };
+        let calls = calls_from(p.sites, &p.refw, preds, &self.settings.ploidy, &cfg);
         if !self.gvcf {
             return Ok(ChunkCalls {
                 calls,
@@ -160,7 +191,17 @@ impl Caller<'_> {
             .iter()
             .map(|c| (c.candidate.pos.0, c.candidate.end()))
             .collect();
-        let blocks = gvcf::blocks(chunk, &p.evidence, &spans, &self.settings.gvcf_bands);
+        let haploid = self
+            .settings
+            .ploidy
+            .haploid_spans(&chunk.contig, chunk.start.0, chunk.end.0);
+        let blocks = gvcf::blocks(
+            chunk,
+            &p.evidence,
+            &spans,
+            &self.settings.gvcf_bands,
+            &haploid,
+        );
         let seq = p.refw.slice(chunk.start.0, chunk.end.0);
         Ok(ChunkCalls { calls, blocks, seq })
     }
@@ -278,6 +319,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
         model_name: job.model.card.name.clone(),
         model_version: job.model.card.version.clone(),
         model_sha256: job.model.card.weights_sha256.clone(),
+        model_calibration: job.model.card.calibration_summary(),
         device: device_names.clone(),
         contigs: job.reference.contigs.clone(),
         regions: job.regions.clone(),

@@ -1,7 +1,8 @@
 //! Candidate discovery: counts alleles over a chunk's reads (bases above a quality floor,
 //! left-aligned indels) and proposes every site whose non-reference evidence passes
-//! count and allele-fraction thresholds set for recall, as a [`Candidate`] with up to two
-//! alternate alleles (the most a diploid genotype can carry).
+//! count and allele-fraction thresholds set for recall, as a [`Candidate`] with every
+//! alternate allele that passes them (the genotype module picks the best pair; keeping only
+//! two here would drop a true allele outranked by an error at a noisy site).
 use crate::reads::Read;
 use crate::realign::{self, AltAllele, IndelKind};
 use crate::reference::RefWindow;
@@ -32,10 +33,8 @@ impl Default for CandidateConfig {
     }
 }
 
-/// Most alternate alleles kept per site: a diploid genotype carries at most two.
-pub const MAX_ALTS: usize = 2;
-
-/// A proposed variant site: an anchor position with up to [`MAX_ALTS`] alternate alleles.
+/// A proposed variant site: an anchor position with its alternate alleles, most supported
+/// first.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Candidate {
     pub contig: String,
@@ -262,7 +261,6 @@ pub fn find(
         .into_iter()
         .map(|(p, mut alts)| {
             alts.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-            alts.truncate(MAX_ALTS);
             let mut cand = Candidate {
                 contig: chunk.contig.clone(),
                 pos: Pos0(p),

@@ -4,6 +4,7 @@ use crate::call::{self, CallJob, CallSettings};
 use crate::candidates::CandidateConfig;
 use crate::model::Model;
 use crate::output;
+use crate::ploidy::PloidyMap;
 use crate::reads::{Alignments, ReadFilter, SampleChoice};
 use crate::reference::Reference;
 use crate::region::{self, Region};
@@ -39,6 +40,9 @@ enum Command {
     Shards(ShardsArgs),
     /// Join the shard VCFs (or gVCFs) of a plan into the file one `call` run would write.
     Merge(MergeArgs),
+    /// Measure a model's GQ/QUAL reliability on labelled samples; with --output, fit a
+    /// softmax temperature and write the calibrated model.
+    Calibrate(crate::calibrate::CalibrateArgs),
 }
 
 /// Read filtering and candidate thresholds shared by `call` and `train`.
@@ -163,6 +167,13 @@ struct CallArgs {
     /// Variant genotypes with QUAL below this are FILTER LowQual.
     #[arg(long, default_value_t = 3.0, value_parser = non_negative)]
     min_qual: f64,
+    /// Contigs called haploid (one allele per site), comma-separated: chrX,chrY for a male
+    /// sample (X,Y also finds chrX,chrY and the other way round).
+    #[arg(long, value_name = "CONTIGS", value_delimiter = ',')]
+    haploid_contigs: Vec<String>,
+    /// BED of the pseudo-autosomal regions, called diploid on --haploid-contigs.
+    #[arg(long, value_name = "PAR.bed", requires = "haploid_contigs")]
+    par_bed: Option<PathBuf>,
     /// No progress bar and no summary line on stderr.
     #[arg(short, long, conflicts_with = "verbose")]
     quiet: bool,
@@ -241,6 +252,7 @@ fn run_call(a: CallArgs) -> Result<i32> {
         Alignments::open_sample(&a.reads, &reference, a.pileup.read_filter(), &choice)?;
     let model = Model::find(a.model.as_deref())?;
     let regions = resolve_regions(&reference, a.regions.as_deref(), a.regions_file.as_ref())?;
+    let ploidy = PloidyMap::new(&a.haploid_contigs, a.par_bed.as_deref(), &reference.contigs)?;
     let mut contigs: Vec<&str> = regions.iter().map(|r| r.contig.as_str()).collect();
     contigs.dedup();
     alignments.check_reference_md5(&contigs)?;
@@ -248,6 +260,7 @@ fn run_call(a: CallArgs) -> Result<i32> {
     inputs.extend(reference.index_files());
     inputs.push(alignments.index.clone());
     inputs.extend(a.regions_file.clone());
+    inputs.extend(a.par_bed.clone());
     if model.source != "embedded" {
         let dir = PathBuf::from(&model.source);
         inputs.extend([dir.join("card.json"), dir.join("model.ot")]);
@@ -273,6 +286,7 @@ fn run_call(a: CallArgs) -> Result<i32> {
     let settings = CallSettings {
         candidates: a.pileup.candidate_config(),
         min_qual: a.min_qual,
+        ploidy,
         devices: a.device.0.clone(),
         batch_size: a.batch_size as usize,
         shared_scorer: a.shared_scorer,
@@ -439,5 +453,6 @@ pub fn run() -> Result<i32> {
         Command::Eval(a) => eval::run(a),
         Command::Shards(a) => run_shards(a),
         Command::Merge(a) => run_merge(a),
+        Command::Calibrate(a) => crate::calibrate::run(a),
     }
 }

@@ -14,6 +14,10 @@
 //! candidate came from), PL read `0,0,x` and GQ is 0, and such positions form blocks of their
 //! own, never merged with a confident neighbour whatever the GQ bands.
 //!
+//! On a haploid stretch (`--haploid-contigs` outside `--par-bed`) the genotypes are 0 and 1:
+//! their likelihoods are those of 0/0 and 1/1 above, PL has two entries (`0,x`), GT is `0`
+//! and GQ is the PL of 1; blocks are cut where the ploidy changes.
+//!
 //! Consecutive positions merge into one block while their GQ stays in the same band; a block
 //! reports its minimum GQ, minimum depth and element-wise minimum PL, so GT, GQ and PL of a
 //! block agree as they do for each position. Positions without coverage form `./.` blocks
@@ -46,7 +50,10 @@ pub struct RefBlock {
     pub end: u64,
     pub min_gq: u32,
     pub min_dp: u32,
+    /// PL of 0/0, 0/1 and 1/1; a haploid block writes those of 0/0 and 1/1 as its 0 and 1.
     pub pl: [u32; 3],
+    /// The block lies on a haploid stretch: GT `0`, two PL.
+    pub haploid: bool,
 }
 
 impl RefBlock {
@@ -137,6 +144,13 @@ pub fn confidence(ll: &[f64; 3]) -> (u32, [u32; 3], bool) {
     (gq, pl, ll[1].max(ll[2]) > ll[0])
 }
 
+/// [`confidence`] at a haploid position: GQ is the PL of allele 1 (the 1/1 likelihood),
+/// and only allele 1 can be favoured over the reference.
+pub fn haploid_confidence(ll: &[f64; 3]) -> (u32, [u32; 3], bool) {
+    let (_, pl, _) = confidence(ll);
+    (pl[2].min(MAX_GQ), pl, ll[2] > ll[0])
+}
+
 /// What lets consecutive positions share a block.
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -154,12 +168,14 @@ fn band(gq: u32, bands: &[u32]) -> usize {
 }
 
 /// Reference blocks over `chunk`, skipping positions in `covered` (sorted `[start, end)`
-/// spans of the variant records).
+/// spans of the variant records); positions in `haploid` (sorted `[start, end)` spans) are
+/// haploid.
 pub fn blocks(
     chunk: &Region,
     ev: &[Evidence],
     covered: &[(u64, u64)],
     bands: &[u32],
+    haploid: &[(u64, u64)],
 ) -> Vec<RefBlock> {
     let cs = chunk.start.0;
     let mut mask = vec![false; ev.len()];
@@ -176,10 +192,15 @@ pub fn blocks(
             continue;
         }
         let p = cs + i as u64;
+        let hap = haploid.iter().any(|&(s, e)| s <= p && p < e);
         let (gq, pl, kind) = if e.depth == 0 {
             (0, [0, 0, 0], Kind::NoCall)
         } else {
-            let (gq, pl, not_ref) = confidence(&e.ll);
+            let (gq, pl, not_ref) = if hap {
+                haploid_confidence(&e.ll)
+            } else {
+                confidence(&e.ll)
+            };
             let kind = if not_ref {
                 Kind::NotRef
             } else {
@@ -188,7 +209,7 @@ pub fn blocks(
             (gq, pl, kind)
         };
         match &mut cur {
-            Some((b, k)) if *k == kind && !p.is_multiple_of(MAX_BLOCK_LEN) => {
+            Some((b, k)) if *k == kind && b.haploid == hap && !p.is_multiple_of(MAX_BLOCK_LEN) => {
                 b.end = p + 1;
                 b.min_gq = b.min_gq.min(gq);
                 b.min_dp = b.min_dp.min(e.depth);
@@ -205,6 +226,7 @@ pub fn blocks(
                         min_gq: gq,
                         min_dp: e.depth,
                         pl,
+                        haploid: hap,
                     },
                     kind,
                 ));
@@ -270,7 +292,13 @@ mod tests {
         };
         let chunk = Region::new("c", 100, 105);
         // with bands 0,20 the GQ-6 bases and the GQ-0 one share a band, but not a block
-        let b = blocks(&chunk, &[weak, weak, nonref, weak, weak], &[], &[0, 20]);
+        let b = blocks(
+            &chunk,
+            &[weak, weak, nonref, weak, weak],
+            &[],
+            &[0, 20],
+            &[],
+        );
         let got: Vec<(u64, u64, u32, [u32; 3])> =
             b.iter().map(|b| (b.start, b.end, b.min_gq, b.pl)).collect();
         assert_eq!(
@@ -299,7 +327,7 @@ mod tests {
             (30_000, 30_005),
         ];
         for e in [strong, Evidence::default()] {
-            let b = blocks(&chunk, &vec![e; n], &[], &[0, 20]);
+            let b = blocks(&chunk, &vec![e; n], &[], &[0, 20], &[]);
             let spans: Vec<(u64, u64)> = b.iter().map(|b| (b.start, b.end)).collect();
             assert_eq!(spans, grid);
             assert!(b.iter().all(|b| b.no_call() == (e.depth == 0)));
@@ -327,6 +355,7 @@ mod tests {
             &ev,
             &[(105, 106)],
             &[0, 1, 2, 3, 5, 7, 10, 15, 20, 30, 40, 50, 60],
+            &[],
         );
         let spans: Vec<(u64, u64)> = b.iter().map(|b| (b.start, b.end)).collect();
         assert_eq!(
@@ -336,6 +365,32 @@ mod tests {
         assert!(b[2].min_gq >= 60 && b[0].min_gq >= 60);
         assert!(b[3].no_call() && b[3].min_gq == 0);
         assert_eq!(b[1].min_dp, 2);
+    }
+
+    #[test]
+    fn haploid_blocks_take_the_hom_alt_pl_and_cut_at_ploidy_changes() {
+        let (ok, err, het) = terms(30);
+        let strong = Evidence {
+            depth: 30,
+            ll: [30.0 * ok, 30.0 * het, 30.0 * err],
+        };
+        // haploid GQ is the PL of allele 1 (1/1), capped at 99; diploid the PL of 0/1
+        assert_eq!(haploid_confidence(&strong.ll), (99, [0, 90, 1043], false));
+        let (ok2, err2, het2) = terms(20);
+        let three = [3.0 * ok2, 3.0 * het2, 3.0 * err2];
+        assert_eq!(haploid_confidence(&three).0, 74);
+        assert_eq!(confidence(&three).0, 9);
+        // one disagreeing base of two: haploid 1 is not favoured (a tie), diploid 0/1 is
+        let split = [ok + err, 2.0 * het, err + ok];
+        assert!(!haploid_confidence(&split).2);
+        assert!(confidence(&split).2);
+        let chunk = Region::new("c", 100, 110);
+        let b = blocks(&chunk, &[strong; 10], &[], &[0, 20], &[(104, 108)]);
+        let got: Vec<(u64, u64, bool)> = b.iter().map(|b| (b.start, b.end, b.haploid)).collect();
+        assert_eq!(
+            got,
+            vec![(100, 104, false), (104, 108, true), (108, 110, false)]
+        );
     }
 
     #[test]

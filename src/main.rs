@@ -2,15 +2,18 @@
 //! an exit code: errors are printed as one line (the whole cause chain), and a closed
 //! stdout (`callvar call -o - | head`) ends quietly with status 0.
 mod alignment_index;
+mod calibrate;
 mod call;
 mod candidates;
 mod cli;
 mod eval;
 mod genotype;
 mod gvcf;
+mod haplotypes;
 mod merge;
 mod model;
 mod output;
+mod ploidy;
 mod reads;
 mod realign;
 mod reference;

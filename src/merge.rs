@@ -135,6 +135,9 @@ fn provenance(job: &MergeJob, path: &Path, header: &[String]) -> Result<Provenan
         device: value(header, "##callvarDevice=")
             .ok_or_else(|| missing("##callvarDevice"))?
             .to_string(),
+        model_calibration: value(header, "##callvarCalibration=")
+            .ok_or_else(|| missing("##callvarCalibration"))?
+            .to_string(),
         contigs: job.reference.contigs.clone(),
         regions: job.plan.regions.clone(),
         chunk_size: job.plan.chunk_size,

@@ -82,6 +82,48 @@ pub struct ModelCard {
     pub validation: Metrics,
     /// SHA-256 of the weights file; checked on load.
     pub weights_sha256: String,
+    /// How the network's probabilities are calibrated at genotyping; absent: not calibrated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+}
+
+/// Calibration of the network's softmax, fitted by `callvar calibrate` on held-out calls.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Calibration {
+    /// `temperature`: every prediction becomes `p(c)^(1/T)`, renormalised.
+    pub method: String,
+    pub temperature: f64,
+    pub fitted_on: CalibrationData,
+}
+
+/// What a calibration was fitted on, and how much it helped.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CalibrationData {
+    /// Input files (names and SHA-256).
+    pub inputs: Vec<InputFile>,
+    /// Regions fitted on, and regions excluded from them.
+    pub regions: Vec<String>,
+    pub excluded_regions: Vec<String>,
+    /// Labelled sites fitted on.
+    pub sites: usize,
+    /// Mean negative log-likelihood of the true genotype, at T = 1 and at the fitted T.
+    pub log_loss_uncalibrated: f64,
+    pub log_loss_calibrated: f64,
+}
+
+impl ModelCard {
+    /// The softmax temperature to genotype with (1 without a calibration).
+    pub fn temperature(&self) -> f64 {
+        self.calibration.as_ref().map_or(1.0, |c| c.temperature)
+    }
+
+    /// For the VCF header: `temperature:T` or `none`.
+    pub fn calibration_summary(&self) -> String {
+        match &self.calibration {
+            Some(c) => format!("{}:{}", c.method, c.temperature),
+            None => "none".to_string(),
+        }
+    }
 }
 
 /// Which device inference runs on.
@@ -376,6 +418,15 @@ impl Model {
                 "model {source}: tensor layout version {} but this callvar builds version {LAYOUT_VERSION}; retrain with `callvar train`",
                 card.tensor_layout_version
             );
+        }
+        if let Some(c) = &card.calibration {
+            if c.method != "temperature" || !(c.temperature.is_finite() && c.temperature > 0.0) {
+                bail!(
+                    "model {source}: card.json calibration must be method \"temperature\" with a temperature above 0 (found {} {})",
+                    c.method,
+                    c.temperature
+                );
+            }
         }
         let sha = sha256(&weights);
         if sha != card.weights_sha256 {

@@ -144,6 +144,21 @@ impl TruthLabels {
         Ok(labels)
     }
 
+    /// Copies of `alt` anchored at `pos` in the truth (0 when absent).
+    pub fn copies(&self, contig: &str, pos: u64, alt: &AltAllele) -> u8 {
+        self.copies
+            .get(&(contig.to_string(), pos, alt.clone()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Whether a candidate spanning `[start, end)` touches a complex truth allele (one that
+    /// cannot be labelled allele by allele).
+    pub fn touches_complex(&self, contig: &str, start: u64, end: u64) -> bool {
+        self.complex
+            .overlaps(contig, start.saturating_sub(1), end + 1)
+    }
+
     /// Why no candidate matched this truth, as far as the contig names tell.
     fn no_match_reason(&self, reference: &Reference) -> String {
         let some = |names: Vec<&str>| {
@@ -214,23 +229,12 @@ impl RegionProcessor for Labeller<'_> {
                 out.excluded += tensors.len();
                 continue;
             }
-            if !self.sample.confident.covers(c, s, e)
-                || self
-                    .sample
-                    .truth
-                    .complex
-                    .overlaps(c, s.saturating_sub(1), e + 1)
+            if !self.sample.confident.covers(c, s, e) || self.sample.truth.touches_complex(c, s, e)
             {
                 continue;
             }
             for (alt, tensor) in cand.alts.iter().zip(tensors) {
-                let label = self
-                    .sample
-                    .truth
-                    .copies
-                    .get(&(c.clone(), s, alt.clone()))
-                    .copied()
-                    .unwrap_or(0);
+                let label = self.sample.truth.copies(c, s, alt);
                 if label == 0 && self.homref_fraction < 1.0 {
                     let h =
                         crate::reads::stable_hash(&s.to_le_bytes(), 17) as f64 / u64::MAX as f64;
@@ -250,7 +254,7 @@ impl RegionProcessor for Labeller<'_> {
     }
 }
 
-fn per_sample<'a>(v: &'a [PathBuf], n: usize, what: &str) -> Result<Vec<&'a PathBuf>> {
+pub fn per_sample<'a>(v: &'a [PathBuf], n: usize, what: &str) -> Result<Vec<&'a PathBuf>> {
     match v.len() {
         1 => Ok(vec![&v[0]; n]),
         k if k == n => Ok(v.iter().collect()),
@@ -258,12 +262,12 @@ fn per_sample<'a>(v: &'a [PathBuf], n: usize, what: &str) -> Result<Vec<&'a Path
     }
 }
 
-fn sha256_file(p: &Path) -> Result<String> {
+pub fn sha256_file(p: &Path) -> Result<String> {
     file_digest::<Sha256>(p)
 }
 
 /// A path's file name: the card records no folder of this machine.
-fn file_name(p: &Path) -> String {
+pub fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|f| f.to_string_lossy().to_string())
         .unwrap_or_else(|| p.display().to_string())
@@ -479,6 +483,7 @@ pub fn run(a: TrainArgs) -> Result<i32> {
         train_examples: train.len(),
         validation: metrics,
         weights_sha256: String::new(),
+        calibration: None,
     };
     let path = model::save(&a.output, &weights, card).context("saving model")?;
     eprintln!("model written: {}", path.display());

@@ -1,8 +1,9 @@
 //! VCF output (noodles-vcf): the header with full provenance (callvar version, command line,
-//! reference path and MD5, model name, version and SHA-256), one record per [`Call`], and
-//! the output discipline: `-` is plain VCF on stdout; `*.vcf.gz` is BGZF with a `.tbi`
-//! beside it; files are written under a temporary name and renamed only when complete.
-use crate::genotype::Call;
+//! reference path and MD5, model name, version, SHA-256 and calibration), one record per
+//! [`Call`] (diploid or haploid GT), and the output discipline: `-` is plain VCF on stdout;
+//! `*.vcf.gz` is BGZF with a `.tbi` beside it; files are written under a temporary name and
+//! renamed only when complete.
+use crate::genotype::{Call, Ploidy};
 use crate::gvcf::RefBlock;
 use crate::output::{self, Target, Temp};
 use crate::region::{Pos0, Pos1};
@@ -34,6 +35,8 @@ pub struct Provenance {
     pub model_name: String,
     pub model_version: String,
     pub model_sha256: String,
+    /// The model card's calibration (`temperature T`, or `none`).
+    pub model_calibration: String,
     /// The inference device actually used (`cpu`, `cuda:0`).
     pub device: String,
     pub contigs: Vec<(String, u64)>,
@@ -56,6 +59,12 @@ pub fn header(p: &Provenance, gvcf: bool) -> Result<vcf::Header> {
         .add_filter(
             "LowQual",
             Map::<Filter>::new("Variant genotype with QUAL below --min-qual"),
+        )
+        .add_filter(
+            "HetInHaploid",
+            Map::<Filter>::new(
+                "Haploid site whose reads look heterozygous: a diploid heterozygous genotype is more likely than every haploid one (a mismapped paralog, contamination, or a sample not haploid here)",
+            ),
         )
         .add_format(
             "GT",
@@ -94,7 +103,7 @@ pub fn header(p: &Provenance, gvcf: bool) -> Result<vcf::Header> {
             Map::<Format>::new(
                 FNumber::Samples,
                 FType::Integer,
-                "Phred-scaled genotype likelihoods rounded to the closest integer",
+                "Phred-scaled genotype posteriors normalised to the best genotype, rounded to the closest integer (overlapping records: of the best compatible configuration giving each genotype)",
             ),
         );
     if gvcf {
@@ -135,6 +144,7 @@ pub fn header(p: &Provenance, gvcf: bool) -> Result<vcf::Header> {
         crate::region::format_regions(&p.regions, &p.contigs),
     )?;
     b = other(b, "callvarChunkSize", p.chunk_size.to_string())?;
+    b = other(b, "callvarCalibration", p.model_calibration.clone())?;
     let mut model = Map::<Other>::new();
     for (tag, value) in [("Version", &p.model_version), ("SHA256", &p.model_sha256)] {
         let tag = tag
@@ -165,10 +175,20 @@ fn record(call: &Call, gvcf: bool) -> Result<vcf::variant::RecordBuf> {
     if gvcf {
         ad.push(0);
         let worst = pl.iter().copied().max().unwrap_or(0);
-        pl.extend(std::iter::repeat_n(worst, alts.len() + 2));
+        // genotypes with <*>: one (haploid) or one per allele plus <*>/<*> (diploid)
+        let added = match g.ploidy {
+            Ploidy::Haploid => 1,
+            Ploidy::Diploid => alts.len() + 2,
+        };
+        pl.extend(std::iter::repeat_n(worst, added));
         alts.push("<*>".to_string());
     }
-    let gt = format!("{}/{}", g.alleles[0], g.alleles[1]);
+    let gt = g
+        .alleles
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join("/");
     let values = vec![
         Some(Value::Genotype(gt.parse().context("genotype")?)),
         Some(Value::from(g.gq as i32)),
@@ -202,20 +222,26 @@ fn record(call: &Call, gvcf: bool) -> Result<vcf::variant::RecordBuf> {
         .build())
 }
 
-/// A gVCF reference block record: `<*>`, `END`, `GT:GQ:MIN_DP:PL` (`./.` without coverage).
+/// A gVCF reference block record: `<*>`, `END`, `GT:GQ:MIN_DP:PL` (`./.` without coverage);
+/// haploid blocks are `0` (`.`) with the PL of 0/0 and 1/1 as those of 0 and 1.
 fn block_record(contig: &str, b: &RefBlock, ref_base: u8) -> Result<vcf::variant::RecordBuf> {
     use noodles_vcf::variant::record_buf::info::field::Value as IValue;
     let keys: Keys = ["GT", "GQ", "MIN_DP", "PL"]
         .into_iter()
         .map(String::from)
         .collect();
-    let gt = if b.no_call() { "./." } else { "0/0" };
+    let (gt, pl) = match (b.haploid, b.no_call()) {
+        (false, true) => ("./.", b.pl.to_vec()),
+        (false, false) => ("0/0", b.pl.to_vec()),
+        (true, true) => (".", vec![b.pl[0], b.pl[2]]),
+        (true, false) => ("0", vec![b.pl[0], b.pl[2]]),
+    };
     let values = vec![
         Some(Value::Genotype(gt.parse().context("genotype")?)),
         Some(Value::from(b.min_gq as i32)),
         Some(Value::from(b.min_dp as i32)),
         Some(Value::from(
-            b.pl.iter().map(|&v| Some(v as i32)).collect::<Vec<_>>(),
+            pl.iter().map(|&v| Some(v as i32)).collect::<Vec<_>>(),
         )),
     ];
     let info = [("END".to_string(), Some(IValue::Integer(b.end as i32)))]
