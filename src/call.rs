@@ -1,14 +1,21 @@
 //! `callvar call`: wires the stages together for one run. Each chunk of the genome goes
 //! reads → [`Candidate`]s → [`PileupTensor`]s → [`Prediction`]s → [`Call`]s inside one
 //! worker; the region engine runs chunks in parallel and hands calls to the VCF writer in
-//! genome order, and, with `--gvcf`, reference blocks to the gVCF writer.
+//! genome order, and, with `--gvcf`, reference blocks to the gVCF writer. With
+//! `--clinical-regions` or `--report` the worker also measures each chunk's depth of
+//! filter-passing reads ([`crate::clinical`], [`crate::report`]); the run's side outputs
+//! (not-callable BED, report, manifest) are committed together with the VCF.
 use crate::candidates::{self, Candidate, CandidateConfig};
+use crate::clinical::{self, ChunkClinical, Gates};
 use crate::genotype::{self, Call};
 use crate::gvcf::{self, RefBlock};
+use crate::manifest::{self, ManifestJob};
 use crate::model::{self, InferenceService, Model, Prediction, ScorerHandle};
-use crate::reads::{Alignments, ReadSource};
+use crate::reads::{self, Alignments, Read, ReadSource};
 use crate::reference::{RefReader, RefWindow, Reference};
 use crate::region::{self, Region, RegionProcessor};
+use crate::report::call::{self as report, CallStats};
+use crate::side_output::{self, SideFile};
 use crate::tensor::{self, PileupTensor, WIDTH};
 use crate::vcf::{self, Provenance, VcfWriter};
 use anyhow::{Context, Result};
@@ -37,26 +44,37 @@ pub fn pileup_chunk(
     with_evidence: bool,
 ) -> Result<Pileup> {
     let (reads, refw) = src.fetch(chunk, refr, REF_MARGIN)?;
+    Ok(pileup_reads(chunk, &reads, refw, cfg, with_evidence))
+}
+
+/// The candidates and tensors of a chunk whose reads are fetched (see [`pileup_chunk`]).
+fn pileup_reads(
+    chunk: &Region,
+    reads: &[Read],
+    refw: RefWindow,
+    cfg: &CandidateConfig,
+    with_evidence: bool,
+) -> Pileup {
     let evidence = if with_evidence {
-        gvcf::evidence(chunk, &reads, &refw, cfg.min_base_qual)
+        gvcf::evidence(chunk, reads, &refw, cfg.min_base_qual)
     } else {
         Vec::new()
     };
-    let sites = candidates::find(chunk, &reads, &refw, cfg)
+    let sites = candidates::find(chunk, reads, &refw, cfg)
         .into_iter()
         .map(|(c, supports)| {
-            let rows = tensor::select_rows(&reads, &supports, c.pos.0);
+            let rows = tensor::select_rows(reads, &supports, c.pos.0);
             let tensors = (0..c.alts.len())
-                .map(|k| tensor::build(&c, k, &reads, &rows, &refw))
+                .map(|k| tensor::build(&c, k, reads, &rows, &refw))
                 .collect();
             (c, tensors)
         })
         .collect();
-    Ok(Pileup {
+    Pileup {
         refw,
         sites,
         evidence,
-    })
+    }
 }
 
 /// Turns a chunk's pileup and predictions (one per tensor, in order) into calls.
@@ -110,6 +128,10 @@ struct Caller<'a> {
     /// The shared inference threads, when the network runs on GPUs (or on request).
     service: Option<InferenceService>,
     devices: Vec<model::Device>,
+    /// Clinical gates, and the reads without the MAPQ floor (to tell `low_mapq` holes).
+    clinical: Option<(&'a Gates, Alignments)>,
+    /// Count each chunk's depth histogram for the report.
+    depth_hist: bool,
 }
 
 /// What one chunk yields: its calls and, when a gVCF is written, its reference blocks and
@@ -118,10 +140,23 @@ pub struct ChunkCalls {
     calls: Vec<Call>,
     blocks: Vec<RefBlock>,
     seq: Vec<u8>,
+    /// Per-base depth histogram (with `--report`).
+    depth_hist: Vec<u64>,
+    clinical: Option<ChunkClinical>,
+}
+
+impl ChunkCalls {
+    /// The gate call `i` failed, if any.
+    fn gate(&self, i: usize) -> Option<&'static str> {
+        self.clinical
+            .as_ref()
+            .is_some_and(|c| c.gated[i])
+            .then_some(clinical::FILTER_ID)
+    }
 }
 
 impl RegionProcessor for Caller<'_> {
-    type State = (ReadSource, RefReader, ScorerHandle);
+    type State = (ReadSource, RefReader, ScorerHandle, Option<ReadSource>);
     type Output = ChunkCalls;
 
     fn init(&self) -> Result<Self::State> {
@@ -132,17 +167,46 @@ impl RegionProcessor for Caller<'_> {
                 batch_size: self.settings.batch_size,
             },
         };
-        Ok((self.alignments.reader()?, self.reference.reader()?, scorer))
+        let relaxed = match &self.clinical {
+            Some((_, a)) => Some(a.reader()?),
+            None => None,
+        };
+        Ok((
+            self.alignments.reader()?,
+            self.reference.reader()?,
+            scorer,
+            relaxed,
+        ))
     }
 
-    fn process(&self, (src, refr, scorer): &mut Self::State, chunk: &Region) -> Result<ChunkCalls> {
+    fn process(
+        &self,
+        (src, refr, scorer, relaxed): &mut Self::State,
+        chunk: &Region,
+    ) -> Result<ChunkCalls> {
         let t = &self.times;
-        let p = timed(&t.pileup_ns, || {
-            pileup_chunk(src, refr, chunk, &self.settings.candidates, self.gvcf)
+        let measure = self.clinical.is_some() || self.depth_hist;
+        let (p, depth) = timed(&t.pileup_ns, || -> Result<_> {
+            let (reads, refw) = src.fetch(chunk, refr, REF_MARGIN)?;
+            let depth = measure.then(|| reads::coverage(&reads, chunk.start.0, chunk.end.0));
+            let cfg = &self.settings.candidates;
+            Ok((pileup_reads(chunk, &reads, refw, cfg, self.gvcf), depth))
         })?;
         let tensors: Vec<&PileupTensor> = p.sites.iter().flat_map(|(_, t)| t.iter()).collect();
         let preds = timed(&t.model_ns, || scorer.predict(&tensors))?;
-        timed(&t.genotype_ns, || self.genotype(chunk, p, &preds))
+        let mut out = timed(&t.genotype_ns, || self.genotype(chunk, p, &preds))?;
+        if let Some(depth) = depth {
+            timed(&t.coverage_ns, || -> Result<()> {
+                if self.depth_hist {
+                    out.depth_hist = report::depth_histogram(&depth);
+                }
+                if let (Some((gates, _)), Some(r)) = (&self.clinical, relaxed.as_mut()) {
+                    out.clinical = Some(gates.measure(chunk, &depth, &out.calls, r, refr)?);
+                }
+                Ok(())
+            })?;
+        }
+        Ok(out)
     }
 }
 
@@ -154,6 +218,8 @@ impl Caller<'_> {
                 calls,
                 blocks: Vec::new(),
                 seq: Vec::new(),
+                depth_hist: Vec::new(),
+                clinical: None,
             });
         }
         let spans: Vec<(u64, u64)> = calls
@@ -162,7 +228,13 @@ impl Caller<'_> {
             .collect();
         let blocks = gvcf::blocks(chunk, &p.evidence, &spans, &self.settings.gvcf_bands);
         let seq = p.refw.slice(chunk.start.0, chunk.end.0);
-        Ok(ChunkCalls { calls, blocks, seq })
+        Ok(ChunkCalls {
+            calls,
+            blocks,
+            seq,
+            depth_hist: Vec::new(),
+            clinical: None,
+        })
     }
 }
 
@@ -176,6 +248,17 @@ pub struct CallJob<'a> {
     pub gvcf_output: Option<&'a str>,
     pub sample: String,
     pub command_line: String,
+    /// Outputs beside the VCF.
+    pub extras: Extras<'a>,
+}
+
+/// What a run writes beside the VCF, each optional: clinical gates with the not-callable
+/// BED (`--clinical-regions`, `--not-callable`), the HTML report (`--report`) and the
+/// manifest (`--manifest`).
+pub struct Extras<'a> {
+    pub clinical: Option<(&'a Gates, SideFile)>,
+    pub report: Option<SideFile>,
+    pub manifest: Option<ManifestJob<'a>>,
 }
 
 /// Writes one chunk's records into the gVCF: variant records and blocks in position order.
@@ -188,10 +271,10 @@ fn write_gvcf_chunk(
     spill: &mut (String, u64),
 ) -> Result<()> {
     let mut blocks = out.blocks.iter().peekable();
-    let mut calls = out.calls.iter().peekable();
+    let mut calls = out.calls.iter().enumerate().peekable();
     loop {
         let next_block = blocks.peek().map(|b| b.start);
-        let next_call = calls.peek().map(|c| c.candidate.pos.0);
+        let next_call = calls.peek().map(|(_, c)| c.candidate.pos.0);
         match (next_block, next_call) {
             (None, None) => return Ok(()),
             (Some(bs), cs) if cs.is_none_or(|cs| bs < cs) => {
@@ -206,8 +289,8 @@ fn write_gvcf_chunk(
                 w.write_block(&chunk.contig, &b, base)?;
             }
             _ => {
-                let c = calls.next().expect("peeked");
-                w.write(c)?;
+                let (i, c) = calls.next().expect("peeked");
+                w.write_gated(c, out.gate(i))?;
                 let end = c.candidate.end();
                 if spill.0 != chunk.contig {
                     *spill = (chunk.contig.clone(), end);
@@ -225,6 +308,7 @@ struct StageTimes {
     pileup_ns: AtomicU64,
     model_ns: AtomicU64,
     genotype_ns: AtomicU64,
+    coverage_ns: AtomicU64,
 }
 
 fn timed<T>(acc: &AtomicU64, f: impl FnOnce() -> T) -> T {
@@ -241,6 +325,8 @@ pub struct CallSummary {
     pub device: String,
     /// Per-stage wall time summed over workers, seconds: (stage, seconds).
     pub stages: Vec<(&'static str, f64)>,
+    /// Lines for the side outputs (clinical gates), after the summary line.
+    pub notes: Vec<String>,
 }
 
 /// The stdout pipe closed while a gVCF was still being written: not the quiet end of
@@ -299,6 +385,31 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
     } else {
         None
     };
+    let Extras {
+        clinical: clinical_job,
+        report: report_file,
+        manifest: manifest_job,
+    } = job.extras;
+    let inputs = match &manifest_job {
+        Some(m) => Some(
+            pool.install(|| manifest::inputs(&m.facts, &provenance.reference_md5, &device_names))?,
+        ),
+        None => None,
+    };
+    let digest = inputs.as_ref().map(manifest::digest);
+    let filters: Vec<(&str, String)> = clinical_job
+        .iter()
+        .map(|(g, _)| (clinical::FILTER_ID, g.filter_description()))
+        .collect();
+    let lines: Vec<(&str, String)> = digest
+        .iter()
+        .map(|d| ("callvarManifestSHA256", d.clone()))
+        .collect();
+    let header = |gvcf: bool| -> Result<_> {
+        let mut h = vcf::header(&provenance, gvcf)?;
+        vcf::extend_header(&mut h, &filters, &lines)?;
+        Ok(h)
+    };
     let caller = Caller {
         alignments: job.alignments,
         reference: job.reference,
@@ -317,10 +428,18 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             None
         },
         devices,
+        clinical: clinical_job
+            .as_ref()
+            .map(|(g, _)| (*g, clinical::without_mapq_floor(job.alignments))),
+        depth_hist: report_file.is_some(),
     };
-    let mut writer = VcfWriter::create(job.output, vcf::header(&provenance, false)?, false)?;
+    let mut tally = clinical_job
+        .as_ref()
+        .map(|(g, _)| clinical::Tally::new(g, g.not_called(&job.regions, &job.reference.contigs)));
+    let mut stats = report_file.as_ref().map(|_| CallStats::default());
+    let mut writer = VcfWriter::create(job.output, header(false)?, false)?;
     let mut gwriter = match job.gvcf_output {
-        Some(g) => Some(VcfWriter::create(g, vcf::header(&provenance, true)?, true)?),
+        Some(g) => Some(VcfWriter::create(g, header(true)?, true)?),
         None => None,
     };
     let mut spill = (String::new(), 0u64);
@@ -333,18 +452,24 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             settings.threads * 4,
             |chunk, out| {
                 let t = Instant::now();
-                for c in &out.calls {
-                    writer.write(c)?;
+                for (i, c) in out.calls.iter().enumerate() {
+                    let gate = out.gate(i);
+                    writer.write_gated(c, gate)?;
+                    pass += u64::from(gate.is_none() && c.genotype.filter.as_str() == "PASS");
+                    if let Some(s) = stats.as_mut() {
+                        s.add_call(c, &vcf::filters_of(c, gate).join(";"));
+                    }
                 }
                 if let Some(g) = gwriter.as_mut() {
                     write_gvcf_chunk(g, chunk, &out, &mut spill)?;
                 }
                 n += out.calls.len() as u64;
-                pass += out
-                    .calls
-                    .iter()
-                    .filter(|c| c.genotype.filter.as_str() == "PASS")
-                    .count() as u64;
+                if let Some(s) = stats.as_mut() {
+                    s.add_depth(&out.depth_hist);
+                }
+                if let (Some(t), Some(c)) = (tally.as_mut(), out.clinical) {
+                    t.add(c);
+                }
                 write_ns += t.elapsed().as_nanos() as u64;
                 Ok(())
             },
@@ -358,10 +483,61 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
     .map_err(|e| gvcf_lost(e, job.gvcf_output))?;
     let finished = writer.finish().map_err(|e| gvcf_lost(e, job.gvcf_output))?;
     let gfinished = gwriter.map(VcfWriter::finish).transpose()?;
+    // side outputs, written under temporary names, then everything moved into place at once
+    let mut written = Vec::new();
+    let mut notes = Vec::new();
+    let clinical_view = clinical_job
+        .as_ref()
+        .zip(tally.as_ref())
+        .map(|((gates, bed), tally)| report::ClinicalView {
+            gates,
+            tally,
+            bed: &bed.shown,
+        });
+    if let Some(c) = &clinical_view {
+        notes.push(c.tally.summary(c.gates, c.bed));
+    }
+    let report_html = stats.as_ref().map(|s| {
+        let meta = report::Meta {
+            sample: job.sample.clone(),
+            provenance: report_provenance(
+                &provenance,
+                job.alignments,
+                &job.regions,
+                job.output,
+                digest.as_deref(),
+            ),
+            records: n,
+            pass,
+        };
+        report::render(s, &meta, clinical_view.as_ref())
+    });
+    if let (Some((gates, bed)), Some(t)) = (clinical_job, &tally) {
+        written.push(bed.write(t.bed(gates, &job.reference.contigs).as_bytes())?);
+    }
+    if let (Some(file), Some(html)) = (report_file, report_html) {
+        written.push(file.write(html.as_bytes())?);
+    }
+    if let (Some(m), Some(inputs)) = (manifest_job, inputs) {
+        let mut outputs = manifest::finished_entries("--output", job.output, finished.files())?;
+        if let (Some(g), Some(f)) = (job.gvcf_output, &gfinished) {
+            outputs.extend(manifest::finished_entries("--gvcf", g, f.files())?);
+        }
+        outputs.extend(written.iter().map(manifest::written_entry));
+        let counts = serde_json::json!({
+            "records": n,
+            "pass": pass,
+            "clinical_gated_calls": tally.as_ref().map(|t| t.gated_calls),
+            "not_callable_bp": tally.as_ref().map(|t| t.hole_bp()),
+        });
+        let doc = manifest::document(inputs, manifest::run_section(m.started, counts), outputs)?;
+        written.push(m.file.write(doc.as_bytes())?);
+    }
     finished.commit()?;
     if let Some(g) = gfinished {
         g.commit()?;
     }
+    side_output::commit(written)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -375,7 +551,52 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             ("reads+candidates+tensors", secs(&t.pileup_ns)),
             ("model", secs(&t.model_ns)),
             ("genotype+gvcf", secs(&t.genotype_ns)),
+            ("coverage+clinical", secs(&t.coverage_ns)),
             ("write", write_ns as f64 / 1e9),
         ],
+        notes,
     })
+}
+
+/// The provenance rows of the report.
+fn report_provenance(
+    p: &Provenance,
+    alignments: &Alignments,
+    regions: &[Region],
+    output: &str,
+    manifest_digest: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let bp: u64 = regions.iter().map(Region::len).sum();
+    let mut rows = vec![
+        ("sample", p.sample.clone()),
+        ("callvar", crate::version::SHORT.to_string()),
+        ("command", p.command_line.clone()),
+        ("reads", alignments.path.display().to_string()),
+        (
+            "reference",
+            format!("{} (MD5 {})", p.reference_path, p.reference_md5),
+        ),
+        (
+            "model",
+            format!(
+                "{} version {} (weights SHA-256 {})",
+                p.model_name, p.model_version, p.model_sha256
+            ),
+        ),
+        ("device", p.device.clone()),
+        (
+            "regions",
+            format!(
+                "{} region{}, {} bp",
+                regions.len(),
+                if regions.len() == 1 { "" } else { "s" },
+                crate::report::svg::num(bp as f64)
+            ),
+        ),
+        ("VCF", output.to_string()),
+    ];
+    if let Some(d) = manifest_digest {
+        rows.push(("manifest inputs SHA-256", d.to_string()));
+    }
+    rows
 }
