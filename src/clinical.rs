@@ -21,6 +21,9 @@ use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
+/// Low bases further apart than this are looked up in separate MAPQ-relaxed fetches.
+const RELAXED_GAP: u64 = 1000;
+
 /// The FILTER of a variant call inside the clinical regions that misses a gate.
 pub const FILTER_ID: &str = "ClinicalGate";
 
@@ -245,18 +248,27 @@ impl Gates {
         let (c0, c1) = (chunk.start.0, chunk.end.0);
         let at = |p: u64| depth[(p - c0) as usize];
         let inside = self.merged_within(&chunk.contig, c0, c1);
-        // bases below the gate, then the MAPQ-relaxed depth over their span
+        // bases below the gate
         let low: Vec<u64> = inside
             .iter()
             .flat_map(|&(s, e)| s..e)
             .filter(|&p| at(p) < self.min_depth)
             .collect();
+        // MAPQ-relaxed depth, fetched per group of low bases (a new group after a gap of
+        // RELAXED_GAP): a few short fetches rather than the whole chunk's reads again
         let mut holes: Vec<Hole> = Vec::new();
-        if let (Some(&lo), Some(&hi)) = (low.first(), low.last()) {
-            let span = Region::new(&chunk.contig, lo, hi + 1);
-            let (rr, _) = relaxed.fetch(&span, refr, 0)?;
-            let all = reads::coverage(&rr, lo, hi + 1);
-            for p in low {
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        for (i, &p) in low.iter().enumerate() {
+            match groups.last_mut() {
+                Some(g) if p - low[g.1 - 1] <= RELAXED_GAP => g.1 = i + 1,
+                _ => groups.push((i, i + 1)),
+            }
+        }
+        for (a, b) in groups {
+            let (lo, hi) = (low[a], low[b - 1] + 1);
+            let (rr, _) = relaxed.fetch(&Region::new(&chunk.contig, lo, hi), refr, 0)?;
+            let all = reads::coverage(&rr, lo, hi);
+            for &p in &low[a..b] {
                 let d = at(p);
                 let reason = if all[(p - lo) as usize] >= self.min_depth {
                     Reason::LowMapq
