@@ -133,7 +133,12 @@ pub fn inputs(f: &InputFacts, reference_md5: &str, device: &str) -> Result<Value
         "absolute_path": absolute(&r.path),
         "bytes": size(&r.path)?,
         "md5": reference_md5,
-        "index_files": r.index_files().iter().map(|p| file_entry(p)).collect::<Result<Vec<_>>>()?,
+        "index_files": r
+            .index_files()
+            .iter()
+            .filter(|p| p.is_file())
+            .map(|p| file_entry(p))
+            .collect::<Result<Vec<_>>>()?,
         "contigs": contigs,
     });
     if f.hash_inputs {
