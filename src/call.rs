@@ -390,6 +390,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
         report: report_file,
         manifest: manifest_job,
     } = job.extras;
+    let t_inputs = Instant::now();
     let inputs = match &manifest_job {
         Some(m) => Some(
             pool.install(|| manifest::inputs(&m.facts, &provenance.reference_md5, &device_names))?,
@@ -397,6 +398,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
         None => None,
     };
     let digest = inputs.as_ref().map(manifest::digest);
+    let inputs_s = t_inputs.elapsed().as_secs_f64();
     let filters: Vec<(&str, String)> = clinical_job
         .iter()
         .map(|(g, _)| (clinical::FILTER_ID, g.filter_description()))
@@ -484,6 +486,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
     let finished = writer.finish().map_err(|e| gvcf_lost(e, job.gvcf_output))?;
     let gfinished = gwriter.map(VcfWriter::finish).transpose()?;
     // side outputs, written under temporary names, then everything moved into place at once
+    let t_side = Instant::now();
     let mut written = Vec::new();
     let mut notes = Vec::new();
     let clinical_view = clinical_job
@@ -538,6 +541,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
         g.commit()?;
     }
     side_output::commit(written)?;
+    let side_s = t_side.elapsed().as_secs_f64();
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -553,6 +557,8 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             ("genotype+gvcf", secs(&t.genotype_ns)),
             ("coverage+clinical", secs(&t.coverage_ns)),
             ("write", write_ns as f64 / 1e9),
+            ("manifest inputs", inputs_s),
+            ("finish+side outputs+commit", side_s),
         ],
         notes,
     })
