@@ -428,6 +428,22 @@ fn manifest_records_inputs_and_outputs_and_the_vcf_names_it() {
     let k: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
     assert_eq!(k["inputs_sha256"], j["inputs_sha256"]);
     assert_eq!(sha256sum(&vcf), vcf_sha);
+    // --hash-inputs: the reads and reference files hashed whole
+    let h = d.join("hashed.json");
+    let hs = h.display().to_string();
+    call(
+        &d,
+        "hashed",
+        &["--manifest", &hs, "--hash-inputs", "--quiet"],
+    );
+    let k: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&h).unwrap()).unwrap();
+    assert_eq!(
+        at(&k, "inputs.reads.0.sha256").as_str().unwrap(),
+        sha256sum(bam)
+    );
+    let ref_sha = sha256sum(Path::new(&td("ref.fa.gz")));
+    assert_eq!(at(&k, "inputs.reference.sha256").as_str().unwrap(), ref_sha);
+    assert_ne!(k["inputs_sha256"], j["inputs_sha256"]);
     // the report shows the clinical gaps and the provenance
     let html = std::fs::read_to_string(&rep).unwrap();
     for s in [
