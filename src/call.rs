@@ -7,15 +7,14 @@
 //! (not-callable BED, report, manifest) are committed together with the VCF.
 use crate::candidates::{self, Candidate, CandidateConfig};
 use crate::clinical::{self, ChunkClinical, Gates};
+use crate::deliver::{Delivery, Extras, RunFacts};
 use crate::genotype::{self, Call};
 use crate::gvcf::{self, RefBlock};
-use crate::manifest::{self, ManifestJob};
 use crate::model::{self, InferenceService, Model, Prediction, ScorerHandle};
 use crate::reads::{self, Alignments, Read, ReadSource};
 use crate::reference::{RefReader, RefWindow, Reference};
 use crate::region::{self, Region, RegionProcessor};
-use crate::report::call::{self as report, CallStats};
-use crate::side_output::{self, SideFile};
+use crate::side_output;
 use crate::tensor::{self, PileupTensor, WIDTH};
 use crate::vcf::{self, Provenance, VcfWriter};
 use anyhow::{Context, Result};
@@ -198,7 +197,7 @@ impl RegionProcessor for Caller<'_> {
         if let Some(depth) = depth {
             timed(&t.coverage_ns, || -> Result<()> {
                 if self.depth_hist {
-                    out.depth_hist = report::depth_histogram(&depth);
+                    out.depth_hist = crate::report::call::depth_histogram(&depth);
                 }
                 if let (Some((gates, _)), Some(r)) = (&self.clinical, relaxed.as_mut()) {
                     out.clinical = Some(gates.measure(chunk, &depth, &out.calls, r, refr)?);
@@ -248,17 +247,8 @@ pub struct CallJob<'a> {
     pub gvcf_output: Option<&'a str>,
     pub sample: String,
     pub command_line: String,
-    /// Outputs beside the VCF.
+    /// Outputs beside the VCF (not-callable BED, report, manifest).
     pub extras: Extras<'a>,
-}
-
-/// What a run writes beside the VCF, each optional: clinical gates with the not-callable
-/// BED (`--clinical-regions`, `--not-callable`), the HTML report (`--report`) and the
-/// manifest (`--manifest`).
-pub struct Extras<'a> {
-    pub clinical: Option<(&'a Gates, SideFile)>,
-    pub report: Option<SideFile>,
-    pub manifest: Option<ManifestJob<'a>>,
 }
 
 /// Writes one chunk's records into the gVCF: variant records and blocks in position order.
@@ -385,31 +375,10 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
     } else {
         None
     };
-    let Extras {
-        clinical: clinical_job,
-        report: report_file,
-        manifest: manifest_job,
-    } = job.extras;
-    let t_inputs = Instant::now();
-    let inputs = match &manifest_job {
-        Some(m) => Some(
-            pool.install(|| manifest::inputs(&m.facts, &provenance.reference_md5, &device_names))?,
-        ),
-        None => None,
-    };
-    let digest = inputs.as_ref().map(manifest::digest);
-    let inputs_s = t_inputs.elapsed().as_secs_f64();
-    let filters: Vec<(&str, String)> = clinical_job
-        .iter()
-        .map(|(g, _)| (clinical::FILTER_ID, g.filter_description()))
-        .collect();
-    let lines: Vec<(&str, String)> = digest
-        .iter()
-        .map(|d| ("callvarManifestSHA256", d.clone()))
-        .collect();
+    let mut delivery = pool.install(|| Delivery::start(job.extras, &provenance, &job.regions))?;
     let header = |gvcf: bool| -> Result<_> {
         let mut h = vcf::header(&provenance, gvcf)?;
-        vcf::extend_header(&mut h, &filters, &lines)?;
+        delivery.extend_header(&mut h)?;
         Ok(h)
     };
     let caller = Caller {
@@ -430,15 +399,11 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             None
         },
         devices,
-        clinical: clinical_job
-            .as_ref()
-            .map(|(g, _)| (*g, clinical::without_mapq_floor(job.alignments))),
-        depth_hist: report_file.is_some(),
+        clinical: delivery
+            .gates()
+            .map(|g| (g, clinical::without_mapq_floor(job.alignments))),
+        depth_hist: delivery.wants_depth_histogram(),
     };
-    let mut tally = clinical_job
-        .as_ref()
-        .map(|(g, _)| clinical::Tally::new(g, g.not_called(&job.regions, &job.reference.contigs)));
-    let mut stats = report_file.as_ref().map(|_| CallStats::default());
     let mut writer = VcfWriter::create(job.output, header(false)?, false)?;
     let mut gwriter = match job.gvcf_output {
         Some(g) => Some(VcfWriter::create(g, header(true)?, true)?),
@@ -458,20 +423,12 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
                     let gate = out.gate(i);
                     writer.write_gated(c, gate)?;
                     pass += u64::from(gate.is_none() && c.genotype.filter.as_str() == "PASS");
-                    if let Some(s) = stats.as_mut() {
-                        s.add_call(c, &vcf::filters_of(c, gate).join(";"));
-                    }
                 }
                 if let Some(g) = gwriter.as_mut() {
                     write_gvcf_chunk(g, chunk, &out, &mut spill)?;
                 }
                 n += out.calls.len() as u64;
-                if let Some(s) = stats.as_mut() {
-                    s.add_depth(&out.depth_hist);
-                }
-                if let (Some(t), Some(c)) = (tally.as_mut(), out.clinical) {
-                    t.add(c);
-                }
+                delivery.add_chunk(&out.calls, &out.depth_hist, out.clinical);
                 write_ns += t.elapsed().as_nanos() as u64;
                 Ok(())
             },
@@ -487,55 +444,18 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
     let gfinished = gwriter.map(VcfWriter::finish).transpose()?;
     // side outputs, written under temporary names, then everything moved into place at once
     let t_side = Instant::now();
-    let mut written = Vec::new();
-    let mut notes = Vec::new();
-    let clinical_view = clinical_job
-        .as_ref()
-        .zip(tally.as_ref())
-        .map(|((gates, bed), tally)| report::ClinicalView {
-            gates,
-            tally,
-            bed: &bed.shown,
-        });
-    if let Some(c) = &clinical_view {
-        notes.push(c.tally.summary(c.gates, c.bed));
-    }
-    let report_html = stats.as_ref().map(|s| {
-        let meta = report::Meta {
-            sample: job.sample.clone(),
-            provenance: report_provenance(
-                &provenance,
-                job.alignments,
-                &job.regions,
-                job.output,
-                digest.as_deref(),
-            ),
-            records: n,
-            pass,
-        };
-        report::render(s, &meta, clinical_view.as_ref())
-    });
-    if let (Some((gates, bed)), Some(t)) = (clinical_job, &tally) {
-        written.push(bed.write(t.bed(gates, &job.reference.contigs).as_bytes())?);
-    }
-    if let (Some(file), Some(html)) = (report_file, report_html) {
-        written.push(file.write(html.as_bytes())?);
-    }
-    if let (Some(m), Some(inputs)) = (manifest_job, inputs) {
-        let mut outputs = manifest::finished_entries("--output", job.output, finished.files())?;
-        if let (Some(g), Some(f)) = (job.gvcf_output, &gfinished) {
-            outputs.extend(manifest::finished_entries("--gvcf", g, f.files())?);
-        }
-        outputs.extend(written.iter().map(manifest::written_entry));
-        let counts = serde_json::json!({
-            "records": n,
-            "pass": pass,
-            "clinical_gated_calls": tally.as_ref().map(|t| t.gated_calls),
-            "not_callable_bp": tally.as_ref().map(|t| t.hole_bp()),
-        });
-        let doc = manifest::document(inputs, manifest::run_section(m.started, counts), outputs)?;
-        written.push(m.file.write(doc.as_bytes())?);
-    }
+    let inputs_s = delivery.inputs_seconds;
+    let (written, notes) = delivery.finish(&RunFacts {
+        provenance: &provenance,
+        alignments: job.alignments,
+        regions: &job.regions,
+        output: job.output,
+        gvcf_output: job.gvcf_output,
+        records: n,
+        pass,
+        vcf: &finished,
+        gvcf: gfinished.as_ref(),
+    })?;
     finished.commit()?;
     if let Some(g) = gfinished {
         g.commit()?;
@@ -558,51 +478,8 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             ("coverage+clinical", secs(&t.coverage_ns)),
             ("write", write_ns as f64 / 1e9),
             ("manifest inputs", inputs_s),
-            ("finish+side outputs+commit", side_s),
+            ("side outputs+commit", side_s),
         ],
         notes,
     })
-}
-
-/// The provenance rows of the report.
-fn report_provenance(
-    p: &Provenance,
-    alignments: &Alignments,
-    regions: &[Region],
-    output: &str,
-    manifest_digest: Option<&str>,
-) -> Vec<(&'static str, String)> {
-    let bp: u64 = regions.iter().map(Region::len).sum();
-    let mut rows = vec![
-        ("sample", p.sample.clone()),
-        ("callvar", crate::version::SHORT.to_string()),
-        ("command", p.command_line.clone()),
-        ("reads", alignments.path.display().to_string()),
-        (
-            "reference",
-            format!("{} (MD5 {})", p.reference_path, p.reference_md5),
-        ),
-        (
-            "model",
-            format!(
-                "{} version {} (weights SHA-256 {})",
-                p.model_name, p.model_version, p.model_sha256
-            ),
-        ),
-        ("device", p.device.clone()),
-        (
-            "regions",
-            format!(
-                "{} region{}, {} bp",
-                regions.len(),
-                if regions.len() == 1 { "" } else { "s" },
-                crate::report::svg::num(bp as f64)
-            ),
-        ),
-        ("VCF", output.to_string()),
-    ];
-    if let Some(d) = manifest_digest {
-        rows.push(("manifest inputs SHA-256", d.to_string()));
-    }
-    rows
 }

@@ -431,7 +431,7 @@ fn run_call(a: CallArgs) -> Result<i32> {
         gvcf_output: a.gvcf.as_deref(),
         sample,
         command_line: command.clone(),
-        extras: call::Extras {
+        extras: crate::deliver::Extras {
             clinical: gates.as_ref().zip(bed_file),
             report: report_file,
             manifest,

@@ -6,6 +6,7 @@ mod call;
 mod candidates;
 mod cli;
 mod clinical;
+mod deliver;
 mod eval;
 mod genotype;
 mod gvcf;
