@@ -40,6 +40,6 @@ done
 echo "inside callvar (-v, everything on):"
 # shellcheck disable=SC2086
 "${base[@]}" -o "$OUT/v.vcf.gz" --manifest "$OUT/v.run.json" --report "$OUT/v.html" ${extra[clinical]} -v 2>&1 \
-  | grep -E "stage|records" | sed 's/^/  /' 
+  | grep -E "stage|step|records" | sed 's/^/  /' 
 echo "sizes (bytes):"
 stat -c "  %n %s" "$OUT/plain.vcf.gz" "$OUT/manifest.run.json" "$OUT/report.html" "$OUT/not_callable.bed"

@@ -315,6 +315,8 @@ pub struct CallSummary {
     pub device: String,
     /// Per-stage wall time summed over workers, seconds: (stage, seconds).
     pub stages: Vec<(&'static str, f64)>,
+    /// Wall time of the steps run once, outside the workers: (step, seconds).
+    pub steps: Vec<(&'static str, f64)>,
     /// Lines for the side outputs (clinical gates), after the summary line.
     pub notes: Vec<String>,
 }
@@ -477,6 +479,8 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             ("genotype+gvcf", secs(&t.genotype_ns)),
             ("coverage+clinical", secs(&t.coverage_ns)),
             ("write", write_ns as f64 / 1e9),
+        ],
+        steps: vec![
             ("manifest inputs", inputs_s),
             ("side outputs+commit", side_s),
         ],

@@ -466,6 +466,9 @@ fn run_call(a: CallArgs) -> Result<i32> {
             for (stage, secs) in &summary.stages {
                 eprintln!("callvar: stage {stage}: {secs:.2} s (summed over threads)");
             }
+            for (step, secs) in &summary.steps {
+                eprintln!("callvar: step {step}: {secs:.2} s (wall)");
+            }
         }
     }
     Ok(0)

@@ -20,14 +20,16 @@
 //! print(hashlib.sha256(json.dumps(i,sort_keys=True,separators=(",",":"),ensure_ascii=False).encode()).hexdigest())' run.json`.
 use crate::model::Model;
 use crate::reads::Alignments;
-use crate::reference::{file_digest, hex, Reference};
+use crate::reference::{file_digest, hex, RefReader, Reference};
 use crate::side_output::{SideFile, Written};
 use anyhow::{Context, Result};
 use md5::{Digest as _, Md5};
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 /// Bases fetched at a time when hashing a contig: memory stays small on a 250 Mb contig.
@@ -74,20 +76,32 @@ fn file_entry(path: &Path) -> Result<Value> {
     }))
 }
 
-/// MD5 of a contig's upper-case sequence, as `samtools dict` writes it in `M5`.
-pub fn contig_md5(reference: &Reference, contig: &str) -> Result<String> {
-    let reader = reference.reader()?;
-    let len = reference
-        .contig_len(contig)
-        .with_context(|| format!("contig '{contig}' not in the reference"))?;
-    let mut h = Md5::new();
-    let mut at = 0;
-    while at < len {
-        let end = (at + MD5_WINDOW).min(len);
-        h.update(reader.fetch(contig, at, end)?);
-        at = end;
-    }
-    Ok(hex(&h.finalize()))
+/// MD5 of each contig's upper-case sequence, as `samtools dict` writes it in `M5`: contigs
+/// in parallel on the current rayon pool (each worker thread with one reader, opened once),
+/// each streamed in windows so memory stays small.
+pub fn contig_md5s(reference: &Reference, contigs: &[String]) -> Result<HashMap<String, String>> {
+    let threads = rayon::current_num_threads();
+    let readers: Vec<Mutex<RefReader>> = (0..threads)
+        .map(|_| reference.reader().map(Mutex::new))
+        .collect::<Result<_>>()?;
+    contigs
+        .par_iter()
+        .map(|c| {
+            let len = reference
+                .contig_len(c)
+                .with_context(|| format!("contig '{c}' not in the reference"))?;
+            let i = rayon::current_thread_index().unwrap_or(0) % readers.len();
+            let reader = readers[i].lock().unwrap_or_else(|p| p.into_inner());
+            let mut h = Md5::new();
+            let mut at = 0;
+            while at < len {
+                let end = (at + MD5_WINDOW).min(len);
+                h.update(reader.fetch(c, at, end)?);
+                at = end;
+            }
+            Ok((c.clone(), hex(&h.finalize())))
+        })
+        .collect()
 }
 
 /// SHA-256 of the reads file's header text (SAM header as stored).
@@ -106,15 +120,10 @@ pub struct ManifestJob<'a> {
 }
 
 /// Builds the `inputs` part; `reference_md5` is the file MD5 already computed for the VCF
-/// header, `device` the device(s) used. Contig MD5s are computed in parallel on the current
-/// rayon pool.
+/// header, `device` the device(s) used. Contig MD5s are computed on the current rayon pool.
 pub fn inputs(f: &InputFacts, reference_md5: &str, device: &str) -> Result<Value> {
     let r = f.reference;
-    let md5s: Vec<(String, String)> = f
-        .contigs
-        .par_iter()
-        .map(|c| Ok((c.clone(), contig_md5(r, c)?)))
-        .collect::<Result<_>>()?;
+    let md5s = contig_md5s(r, &f.contigs)?;
     let contigs: Vec<Value> = r
         .contigs
         .iter()
@@ -122,7 +131,7 @@ pub fn inputs(f: &InputFacts, reference_md5: &str, device: &str) -> Result<Value
             let mut m = Map::new();
             m.insert("name".into(), json!(name));
             m.insert("length".into(), json!(len));
-            if let Some((_, md5)) = md5s.iter().find(|(n, _)| n == name) {
+            if let Some(md5) = md5s.get(name) {
                 m.insert("md5".into(), json!(md5));
             }
             Value::Object(m)
@@ -334,6 +343,27 @@ mod tests {
         let v = json!({"b": [1, {"z": "é\"", "a": true}], "a": null});
         assert_eq!(canonical(&v), r#"{"a":null,"b":[1,{"a":true,"z":"é\""}]}"#);
         assert_eq!(digest(&json!({})), hex(&Sha256::digest(b"{}")));
+    }
+
+    #[test]
+    fn contig_md5s_are_of_upper_case_sequence_per_contig() {
+        let d = std::env::temp_dir().join(format!("callvar-manifest-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let fa = d.join("r.fa");
+        std::fs::write(&fa, ">a\nACGTacgt\nAC\n>b x\nNNNN\n>c\ngattaca\n").unwrap();
+        std::fs::write(
+            d.join("r.fa.fai"),
+            "a\t10\t3\t8\t9\nb\t4\t20\t4\t5\nc\t7\t28\t7\t8\n",
+        )
+        .unwrap();
+        let r = Reference::open(&fa).unwrap();
+        let names: Vec<String> = ["c", "a"].iter().map(|s| s.to_string()).collect();
+        let m = contig_md5s(&r, &names).unwrap();
+        // `samtools dict r.fa` gives these M5 values
+        assert_eq!(m.len(), 2);
+        assert_eq!(m["a"], "45aff2fecf7615d56bc0567dffab9fa8");
+        assert_eq!(m["c"], "61966c86d7c3bb28fff946c52eefff0b");
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
