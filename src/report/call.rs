@@ -406,6 +406,23 @@ pub fn render(stats: &CallStats, meta: &Meta, clinical: Option<&ClinicalView>) -
     )
 }
 
+/// A table under a heading that folds it away (`<details>`, no script) when it is long.
+fn folded(title: &str, rows: usize, table: &str) -> String {
+    let open = if rows <= FOLD_ROWS { " open" } else { "" };
+    format!(
+        "<details{open}><summary>{} <span class=\"note\">({})</span></summary>{table}</details>",
+        esc(title),
+        if rows <= FOLD_ROWS {
+            "click to fold"
+        } else {
+            "click to show"
+        }
+    )
+}
+
+/// Tables longer than this start folded.
+const FOLD_ROWS: usize = 12;
+
 /// The clinical section: per-region coverage against the depth gate, and the not-callable
 /// runs.
 fn clinical_section(page: &mut Page, c: &ClinicalView) {
@@ -532,22 +549,19 @@ fn clinical_section(page: &mut Page, c: &ClinicalView) {
         .collect();
     if !gaps.is_empty() {
         let n = rows.iter().filter(|r| r.0 < 1.0).count();
-        html.push_str(&format!(
-            "<h2>Regions not fully callable ({n}{})</h2>",
+        let title = format!(
+            "Regions not fully callable ({n}{})",
             if n > 100 { ", worst 100 shown" } else { "" }
-        ));
-        html.push_str(&table(
-            &[
-                "region",
-                "locus",
-                "bp",
-                "mean depth",
-                "callable",
-                "not callable bp",
-            ],
-            &gaps,
-            2,
-        ));
+        );
+        let headers = [
+            "region",
+            "locus",
+            "bp",
+            "mean depth",
+            "callable",
+            "not callable bp",
+        ];
+        html.push_str(&folded(&title, gaps.len(), &table(&headers, &gaps, 2)));
         let mut holes: Vec<&crate::clinical::Hole> = t.holes.iter().collect();
         holes.sort_by_key(|h| std::cmp::Reverse(h.end - h.start));
         let hole_rows: Vec<Vec<String>> = holes
@@ -562,16 +576,17 @@ fn clinical_section(page: &mut Page, c: &ClinicalView) {
                 ]
             })
             .collect();
-        html.push_str(&format!(
-            "<h2>Not-callable runs ({}{})</h2>",
+        let title = format!(
+            "Not-callable runs ({}{})",
             t.holes.len(),
             if t.holes.len() > 100 {
                 ", longest 100 shown"
             } else {
                 ""
             }
-        ));
-        html.push_str(&table(&["locus", "reason", "bp", "depth"], &hole_rows, 2));
+        );
+        let runs = table(&["locus", "reason", "bp", "depth"], &hole_rows, 2);
+        html.push_str(&folded(&title, hole_rows.len(), &runs));
     }
     page.section("Clinical regions", &html);
 }

@@ -72,6 +72,7 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12p
 .ok{color:#2e7d32;font-weight:600}.fail{color:#c62828;font-weight:600}
 .note{color:#5b6773;font-size:12px}
 footer{color:#5b6773;font-size:12px;padding:0 28px 20px}
+summary{cursor:pointer;font-weight:600;color:#1f3a5f;margin:12px 0 6px}
 ";
 
 /// An HTML page under construction: a header, then sections in order.

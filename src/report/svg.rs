@@ -126,6 +126,9 @@ fn axes(svg: &mut String, x_label: &str, y_label: &str, y_ticks: &[(f64, String)
     );
 }
 
+/// Bar charts with at most this many bars print each bar's total above it.
+const LABELLED_BARS: usize = 8;
+
 /// Stacked vertical bars: one bar per category, one segment per series.
 pub fn bars(
     title: &str,
@@ -177,6 +180,18 @@ pub fn bars(
                 val = num(v)
             );
             base += v;
+        }
+    }
+    // few bars: each one's total above it, so small ones can be read too
+    if categories.len() <= LABELLED_BARS {
+        for (i, total) in totals.iter().enumerate() {
+            let _ = write!(
+                svg,
+                r#"<text class="xt" x="{:.1}" y="{:.1}">{}</text>"#,
+                LEFT + slot * (i as f64 + 0.5),
+                y_of(*total) - 4.0,
+                num(*total)
+            );
         }
     }
     // category labels: at most about 16, evenly spaced
@@ -307,6 +322,7 @@ mod tests {
         );
         assert!(s.starts_with("<svg") && s.ends_with("</svg>"));
         assert!(s.contains("t&lt;") && s.contains("<title>a: PASS 3</title>"));
+        assert!(s.contains(">3</text>"), "total above the bar");
         assert_eq!(s.matches("<rect").count(), 1);
         let empty = bars("e", "x", "y", &[], &[]);
         assert!(empty.ends_with("</svg>"));
