@@ -169,8 +169,12 @@ impl<'a> Delivery<'a> {
                 outputs.extend(manifest::finished_entries("--gvcf", g, f.files())?);
             }
             outputs.extend(written.iter().map(manifest::written_entry));
-            let doc =
-                manifest::document(inputs, manifest::run_section(m.started, counts), outputs)?;
+            let doc = manifest::document(
+                inputs,
+                &m.facts.model.card,
+                manifest::run_section(m.started, counts),
+                outputs,
+            )?;
             written.push(m.file.write(doc.as_bytes())?);
         }
         Ok((written, notes))

@@ -1,24 +1,25 @@
 //! The run manifest (`call --manifest run.json`): one JSON document that says exactly what
 //! produced a VCF, for audit and for re-running it.
 //!
-//! It has three parts. `inputs` is everything fixed before the first record is written and
-//! that decides the records: the software (callvar version and commit, libtorch and CUDA),
-//! the command line and every effective parameter (given or default, from clap), the model
-//! (card and weights SHA-256), the reference (file MD5 and size, `.fai`/`.gzi` SHA-256, the
-//! sequence MD5 of each called contig — `samtools dict`'s M5), each reads file (size, the
-//! SHA-256 of its header text and of its index; the whole file only with `--hash-inputs`)
-//! and every other input file (regions BED, clinical BED). `run` is when, where and how it
-//! went (host, times, counts), and `outputs` the size and SHA-256 of every file written.
+//! `inputs` is everything fixed before the first record is written and that decides the
+//! records: the software (callvar version and commit, libtorch and CUDA), the command line
+//! and every effective parameter (given or default, from clap), the device, the model (card
+//! and weights SHA-256), the reference (file MD5 and size, `.fai`/`.gzi` SHA-256, the
+//! sequence MD5 of each called contig — `samtools dict`'s M5 — or of every contig with
+//! `--hash-inputs`), each reads file (size, SHA-256 of its header text and of its index; of
+//! the whole file only with `--hash-inputs`) and every other input file (regions BED,
+//! clinical BED). `model_card` is the card itself, `run` when, where and how it went (host,
+//! times, counts), and `outputs` the size and SHA-256 of every file written.
 //!
 //! The VCF header carries `##callvarManifestSHA256=`, the SHA-256 of the `inputs` part in
-//! canonical form (compact JSON, keys sorted, no floating-point numbers), also stored in
-//! the manifest as `inputs_sha256`. That breaks the circle (the manifest holds the VCF's
-//! checksum, so the VCF cannot hold the manifest's): the VCF names the inputs that made
-//! it, and the manifest, found by that digest, names the VCF by its checksum. Host and
-//! times stay outside the digest, so the same inputs give the same VCF wherever they run.
-//! Check: `python3 -c 'import json,hashlib,sys; i=json.load(open(sys.argv[1]))["inputs"];
+//! canonical form (compact JSON, keys sorted, no floating-point numbers), also stored as
+//! `inputs_sha256`. That breaks the circle (the manifest holds the VCF's checksum, so the
+//! VCF cannot hold the manifest's): the VCF names the inputs that made it, and the
+//! manifest, found by that digest, names the VCF by its checksum. Host and times stay
+//! outside the digest, so the same inputs give the same VCF wherever they run. Check:
+//! `python3 -c 'import json,hashlib,sys; i=json.load(open(sys.argv[1]))["inputs"];
 //! print(hashlib.sha256(json.dumps(i,sort_keys=True,separators=(",",":"),ensure_ascii=False).encode()).hexdigest())' run.json`.
-use crate::model::Model;
+use crate::model::{Model, ModelCard};
 use crate::reads::Alignments;
 use crate::reference::{file_digest, hex, RefReader, Reference};
 use crate::side_output::{SideFile, Written};
@@ -322,12 +323,19 @@ pub fn run_section(started: SystemTime, counts: Value) -> Value {
     })
 }
 
-/// The whole manifest as pretty JSON.
-pub fn document(inputs: Value, run: Value, outputs: Vec<Value>) -> Result<String> {
+/// The whole manifest as pretty JSON; the model card is copied in whole (outside the
+/// digested part: `inputs.model.card_sha256` pins it).
+pub fn document(
+    inputs: Value,
+    card: &ModelCard,
+    run: Value,
+    outputs: Vec<Value>,
+) -> Result<String> {
     let doc = json!({
         "callvar_manifest_version": 1,
         "inputs_sha256": digest(&inputs),
         "inputs": inputs,
+        "model_card": card,
         "run": run,
         "outputs": outputs,
     });

@@ -388,6 +388,11 @@ fn manifest_records_inputs_and_outputs_and_the_vcf_names_it() {
         env!("CARGO_MANIFEST_DIR")
     )));
     assert_eq!(at(&j, "inputs.model.card_sha256").as_str().unwrap(), card);
+    assert_eq!(
+        at(&j, "model_card.weights_sha256"),
+        at(&j, "inputs.model.weights_sha256")
+    );
+    assert_eq!(at(&j, "model_card.name"), "illumina-wgs");
     let params = at(&j, "inputs.parameters");
     assert_eq!(params["--min-mapq"]["value"], "5");
     assert_eq!(params["--min-mapq"]["source"], "default");
