@@ -1,16 +1,22 @@
 //! `callvar call`: wires the stages together for one run. Each chunk of the genome goes
 //! reads → [`Candidate`]s → [`PileupTensor`]s → [`Prediction`]s → [`Call`]s inside one
 //! worker; the region engine runs chunks in parallel and hands calls to the VCF writer in
-//! genome order, and, with `--gvcf`, reference blocks to the gVCF writer.
+//! genome order, and, with `--gvcf`, reference blocks to the gVCF writer. With
+//! `--clinical-regions` or `--report` the worker also measures each chunk's depth of
+//! filter-passing reads ([`crate::clinical`], [`crate::report`]); the run's side outputs
+//! (not-callable BED, report, manifest) are committed together with the VCF.
 use crate::candidates::{self, Candidate, CandidateConfig};
+use crate::clinical::{self, ChunkClinical, Gates};
+use crate::deliver::{Delivery, Extras, RunFacts};
 use crate::genotype::{self, Call, Genotype, GenotypeConfig};
 use crate::gvcf::{self, RefBlock};
 use crate::haplotypes;
 use crate::model::{self, InferenceService, Model, Prediction, ScorerHandle};
 use crate::ploidy::PloidyMap;
-use crate::reads::{Alignments, ReadSource};
+use crate::reads::{self, Alignments, Read, ReadSource};
 use crate::reference::{RefReader, RefWindow, Reference};
 use crate::region::{self, Region, RegionProcessor};
+use crate::side_output;
 use crate::tensor::{self, PileupTensor, WIDTH};
 use crate::vcf::{self, Provenance, VcfWriter};
 use anyhow::{Context, Result};
@@ -39,26 +45,37 @@ pub fn pileup_chunk(
     with_evidence: bool,
 ) -> Result<Pileup> {
     let (reads, refw) = src.fetch(chunk, refr, REF_MARGIN)?;
+    Ok(pileup_reads(chunk, &reads, refw, cfg, with_evidence))
+}
+
+/// The candidates and tensors of a chunk whose reads are fetched (see [`pileup_chunk`]).
+fn pileup_reads(
+    chunk: &Region,
+    reads: &[Read],
+    refw: RefWindow,
+    cfg: &CandidateConfig,
+    with_evidence: bool,
+) -> Pileup {
     let evidence = if with_evidence {
-        gvcf::evidence(chunk, &reads, &refw, cfg.min_base_qual)
+        gvcf::evidence(chunk, reads, &refw, cfg.min_base_qual)
     } else {
         Vec::new()
     };
-    let sites = candidates::find(chunk, &reads, &refw, cfg)
+    let sites = candidates::find(chunk, reads, &refw, cfg)
         .into_iter()
         .map(|(c, supports)| {
-            let rows = tensor::select_rows(&reads, &supports, c.pos.0);
+            let rows = tensor::select_rows(reads, &supports, c.pos.0);
             let tensors = (0..c.alts.len())
-                .map(|k| tensor::build(&c, k, &reads, &rows, &refw))
+                .map(|k| tensor::build(&c, k, reads, &rows, &refw))
                 .collect();
             (c, tensors)
         })
         .collect();
-    Ok(Pileup {
+    Pileup {
         refw,
         sites,
         evidence,
-    })
+    }
 }
 
 /// Genotypes of a chunk's candidates (in position order) from their predictions (one per
@@ -137,6 +154,10 @@ struct Caller<'a> {
     /// The shared inference threads, when the network runs on GPUs (or on request).
     service: Option<InferenceService>,
     devices: Vec<model::Device>,
+    /// Clinical gates, and the reads without the MAPQ floor (to tell `low_mapq` holes).
+    clinical: Option<(&'a Gates, Alignments)>,
+    /// Count each chunk's depth histogram for the report.
+    depth_hist: bool,
 }
 
 /// What one chunk yields: its calls and, when a gVCF is written, its reference blocks and
@@ -145,10 +166,23 @@ pub struct ChunkCalls {
     calls: Vec<Call>,
     blocks: Vec<RefBlock>,
     seq: Vec<u8>,
+    /// Per-base depth histogram (with `--report`).
+    depth_hist: Vec<u64>,
+    clinical: Option<ChunkClinical>,
+}
+
+impl ChunkCalls {
+    /// The gate call `i` failed, if any.
+    fn gate(&self, i: usize) -> Option<&'static str> {
+        self.clinical
+            .as_ref()
+            .is_some_and(|c| c.gated[i])
+            .then_some(clinical::FILTER_ID)
+    }
 }
 
 impl RegionProcessor for Caller<'_> {
-    type State = (ReadSource, RefReader, ScorerHandle);
+    type State = (ReadSource, RefReader, ScorerHandle, Option<ReadSource>);
     type Output = ChunkCalls;
 
     fn init(&self) -> Result<Self::State> {
@@ -159,17 +193,46 @@ impl RegionProcessor for Caller<'_> {
                 batch_size: self.settings.batch_size,
             },
         };
-        Ok((self.alignments.reader()?, self.reference.reader()?, scorer))
+        let relaxed = match &self.clinical {
+            Some((_, a)) => Some(a.reader()?),
+            None => None,
+        };
+        Ok((
+            self.alignments.reader()?,
+            self.reference.reader()?,
+            scorer,
+            relaxed,
+        ))
     }
 
-    fn process(&self, (src, refr, scorer): &mut Self::State, chunk: &Region) -> Result<ChunkCalls> {
+    fn process(
+        &self,
+        (src, refr, scorer, relaxed): &mut Self::State,
+        chunk: &Region,
+    ) -> Result<ChunkCalls> {
         let t = &self.times;
-        let p = timed(&t.pileup_ns, || {
-            pileup_chunk(src, refr, chunk, &self.settings.candidates, self.gvcf)
+        let measure = self.clinical.is_some() || self.depth_hist;
+        let (p, depth) = timed(&t.pileup_ns, || -> Result<_> {
+            let (reads, refw) = src.fetch(chunk, refr, REF_MARGIN)?;
+            let depth = measure.then(|| reads::coverage(&reads, chunk.start.0, chunk.end.0));
+            let cfg = &self.settings.candidates;
+            Ok((pileup_reads(chunk, &reads, refw, cfg, self.gvcf), depth))
         })?;
         let tensors: Vec<&PileupTensor> = p.sites.iter().flat_map(|(_, t)| t.iter()).collect();
         let preds = timed(&t.model_ns, || scorer.predict(&tensors))?;
-        timed(&t.genotype_ns, || self.genotype(chunk, p, &preds))
+        let mut out = timed(&t.genotype_ns, || self.genotype(chunk, p, &preds))?;
+        if let Some(depth) = depth {
+            timed(&t.coverage_ns, || -> Result<()> {
+                if self.depth_hist {
+                    out.depth_hist = crate::report::call::depth_histogram(&depth);
+                }
+                if let (Some((gates, _)), Some(r)) = (&self.clinical, relaxed.as_mut()) {
+                    out.clinical = Some(gates.measure(chunk, &depth, &out.calls, r, refr)?);
+                }
+                Ok(())
+            })?;
+        }
+        Ok(out)
     }
 }
 
@@ -185,6 +248,8 @@ impl Caller<'_> {
                 calls,
                 blocks: Vec::new(),
                 seq: Vec::new(),
+                depth_hist: Vec::new(),
+                clinical: None,
             });
         }
         let spans: Vec<(u64, u64)> = calls
@@ -203,7 +268,13 @@ impl Caller<'_> {
             &haploid,
         );
         let seq = p.refw.slice(chunk.start.0, chunk.end.0);
-        Ok(ChunkCalls { calls, blocks, seq })
+        Ok(ChunkCalls {
+            calls,
+            blocks,
+            seq,
+            depth_hist: Vec::new(),
+            clinical: None,
+        })
     }
 }
 
@@ -217,6 +288,8 @@ pub struct CallJob<'a> {
     pub gvcf_output: Option<&'a str>,
     pub sample: String,
     pub command_line: String,
+    /// Outputs beside the VCF (not-callable BED, report, manifest).
+    pub extras: Extras<'a>,
 }
 
 /// Writes one chunk's records into the gVCF: variant records and blocks in position order.
@@ -229,10 +302,10 @@ fn write_gvcf_chunk(
     spill: &mut (String, u64),
 ) -> Result<()> {
     let mut blocks = out.blocks.iter().peekable();
-    let mut calls = out.calls.iter().peekable();
+    let mut calls = out.calls.iter().enumerate().peekable();
     loop {
         let next_block = blocks.peek().map(|b| b.start);
-        let next_call = calls.peek().map(|c| c.candidate.pos.0);
+        let next_call = calls.peek().map(|(_, c)| c.candidate.pos.0);
         match (next_block, next_call) {
             (None, None) => return Ok(()),
             (Some(bs), cs) if cs.is_none_or(|cs| bs < cs) => {
@@ -247,8 +320,8 @@ fn write_gvcf_chunk(
                 w.write_block(&chunk.contig, &b, base)?;
             }
             _ => {
-                let c = calls.next().expect("peeked");
-                w.write(c)?;
+                let (i, c) = calls.next().expect("peeked");
+                w.write_gated(c, out.gate(i))?;
                 let end = c.candidate.end();
                 if spill.0 != chunk.contig {
                     *spill = (chunk.contig.clone(), end);
@@ -266,6 +339,7 @@ struct StageTimes {
     pileup_ns: AtomicU64,
     model_ns: AtomicU64,
     genotype_ns: AtomicU64,
+    coverage_ns: AtomicU64,
 }
 
 fn timed<T>(acc: &AtomicU64, f: impl FnOnce() -> T) -> T {
@@ -282,6 +356,10 @@ pub struct CallSummary {
     pub device: String,
     /// Per-stage wall time summed over workers, seconds: (stage, seconds).
     pub stages: Vec<(&'static str, f64)>,
+    /// Wall time of the steps run once, outside the workers: (step, seconds).
+    pub steps: Vec<(&'static str, f64)>,
+    /// Lines for the side outputs (clinical gates), after the summary line.
+    pub notes: Vec<String>,
 }
 
 /// The stdout pipe closed while a gVCF was still being written: not the quiet end of
@@ -343,6 +421,12 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
     } else {
         None
     };
+    let mut delivery = pool.install(|| Delivery::start(job.extras, &provenance, &job.regions))?;
+    let header = |gvcf: bool| -> Result<_> {
+        let mut h = vcf::header(&provenance, gvcf)?;
+        delivery.extend_header(&mut h)?;
+        Ok(h)
+    };
     let caller = Caller {
         alignments: job.alignments,
         reference: job.reference,
@@ -361,10 +445,14 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             None
         },
         devices,
+        clinical: delivery
+            .gates()
+            .map(|g| (g, clinical::without_mapq_floor(job.alignments))),
+        depth_hist: delivery.wants_depth_histogram(),
     };
-    let mut writer = VcfWriter::create(job.output, vcf::header(&provenance, false)?, false)?;
+    let mut writer = VcfWriter::create(job.output, header(false)?, false)?;
     let mut gwriter = match job.gvcf_output {
-        Some(g) => Some(VcfWriter::create(g, vcf::header(&provenance, true)?, true)?),
+        Some(g) => Some(VcfWriter::create(g, header(true)?, true)?),
         None => None,
     };
     let mut spill = (String::new(), 0u64);
@@ -377,18 +465,16 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             settings.threads * 4,
             |chunk, out| {
                 let t = Instant::now();
-                for c in &out.calls {
-                    writer.write(c)?;
+                for (i, c) in out.calls.iter().enumerate() {
+                    let gate = out.gate(i);
+                    writer.write_gated(c, gate)?;
+                    pass += u64::from(gate.is_none() && c.genotype.filter.as_str() == "PASS");
                 }
                 if let Some(g) = gwriter.as_mut() {
                     write_gvcf_chunk(g, chunk, &out, &mut spill)?;
                 }
                 n += out.calls.len() as u64;
-                pass += out
-                    .calls
-                    .iter()
-                    .filter(|c| c.genotype.filter.as_str() == "PASS")
-                    .count() as u64;
+                delivery.add_chunk(&out.calls, &out.depth_hist, out.clinical);
                 write_ns += t.elapsed().as_nanos() as u64;
                 Ok(())
             },
@@ -402,10 +488,26 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
     .map_err(|e| gvcf_lost(e, job.gvcf_output))?;
     let finished = writer.finish().map_err(|e| gvcf_lost(e, job.gvcf_output))?;
     let gfinished = gwriter.map(VcfWriter::finish).transpose()?;
+    // side outputs, written under temporary names, then everything moved into place at once
+    let t_side = Instant::now();
+    let inputs_s = delivery.inputs_seconds;
+    let (written, notes) = delivery.finish(&RunFacts {
+        provenance: &provenance,
+        alignments: job.alignments,
+        regions: &job.regions,
+        output: job.output,
+        gvcf_output: job.gvcf_output,
+        records: n,
+        pass,
+        vcf: &finished,
+        gvcf: gfinished.as_ref(),
+    })?;
     finished.commit()?;
     if let Some(g) = gfinished {
         g.commit()?;
     }
+    side_output::commit(written)?;
+    let side_s = t_side.elapsed().as_secs_f64();
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -419,7 +521,13 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             ("reads+candidates+tensors", secs(&t.pileup_ns)),
             ("model", secs(&t.model_ns)),
             ("genotype+gvcf", secs(&t.genotype_ns)),
+            ("coverage+clinical", secs(&t.coverage_ns)),
             ("write", write_ns as f64 / 1e9),
         ],
+        steps: vec![
+            ("manifest inputs", inputs_s),
+            ("side outputs+commit", side_s),
+        ],
+        notes,
     })
 }

@@ -180,8 +180,78 @@ struct CallArgs {
     /// Also print per-stage timings after the summary line.
     #[arg(short, long)]
     verbose: bool,
+    /// Clinical regions (BED; e.g. exons of actionable genes, named in the 4th column):
+    /// variant calls inside must meet --clinical-min-gq and --clinical-min-depth or get
+    /// FILTER ClinicalGate, and bases below the depth gate go to the not-callable BED.
+    #[arg(long, value_name = "BED")]
+    clinical_regions: Option<PathBuf>,
+    /// GQ a variant call inside --clinical-regions needs (30: 1 in 1,000 chance the
+    /// genotype is wrong).
+    #[arg(long, default_value_t = 30, requires = "clinical_regions",
+          value_parser = clap::value_parser!(u32).range(0..=99))]
+    clinical_min_gq: u32,
+    /// Reads passing the read filters a base (and a call) inside --clinical-regions needs
+    /// (20: a heterozygous allele then shows at least 5 reads 99.4% of the time).
+    #[arg(long, default_value_t = 20, requires = "clinical_regions",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    clinical_min_depth: u32,
+    /// Where the not-callable BED goes (default: beside the VCF, OUT.not_callable.bed).
+    #[arg(long, value_name = "OUT.bed", requires = "clinical_regions")]
+    not_callable: Option<String>,
+    /// Write a self-contained HTML run report (inline SVG plots: depth, VAF, GQ, Ti/Tv,
+    /// indel lengths, FILTER counts, clinical-region coverage).
+    #[arg(long, value_name = "report.html")]
+    report: Option<String>,
+    /// Write a run manifest (JSON): software, every parameter, input and output checksums,
+    /// host and times; the VCF header records the SHA-256 of its inputs part.
+    #[arg(long, value_name = "run.json")]
+    manifest: Option<String>,
+    /// With --manifest: also hash the reads and reference files whole and every contig's
+    /// sequence (slow on a 100 GB BAM; by default: header, size and index only, and the
+    /// called contigs).
+    #[arg(long, requires = "manifest")]
+    hash_inputs: bool,
     #[command(flatten)]
     pileup: PileupArgs,
+}
+
+/// Every flag of `callvar call` with its effective value (as given, or the default) and
+/// where it came from, read back from the command line with clap: the manifest's
+/// `parameters`. New flags appear without being listed here.
+fn call_parameters() -> Result<serde_json::Value> {
+    use clap::parser::ValueSource;
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let m = cmd
+        .clone()
+        .try_get_matches_from(std::env::args_os())
+        .context("re-reading the command line")?;
+    let (Some(("call", sub)), Some(call)) = (m.subcommand(), cmd.find_subcommand("call")) else {
+        bail!("re-reading the command line: not a call command");
+    };
+    let mut map = serde_json::Map::new();
+    for arg in call.get_arguments() {
+        let id = arg.get_id().as_str();
+        let Ok(raw) = sub.try_get_raw(id) else {
+            continue;
+        };
+        let value = raw.map(|v| {
+            v.map(|s| s.to_string_lossy().to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        let source = match sub.value_source(id) {
+            Some(ValueSource::CommandLine) => "command line",
+            Some(ValueSource::DefaultValue) => "default",
+            Some(ValueSource::EnvVariable) => "environment",
+            _ => "not given",
+        };
+        let name = arg
+            .get_long()
+            .map_or_else(|| id.to_string(), |l| format!("--{l}"));
+        map.insert(name, serde_json::json!({"value": value, "source": source}));
+    }
+    Ok(serde_json::Value::Object(map))
 }
 
 /// The exact command line, shell-quoted where needed, for provenance headers.
@@ -232,7 +302,8 @@ pub fn resolve_regions(
 }
 
 fn run_call(a: CallArgs) -> Result<i32> {
-    let started = std::time::Instant::now();
+    let started = std::time::SystemTime::now();
+    let command = command_line();
     if let Some(name) = &a.sample {
         crate::reads::check_sample_name(name).context("--sample")?;
     }
@@ -241,6 +312,23 @@ fn run_call(a: CallArgs) -> Result<i32> {
         crate::vcf::check_output_name("--gvcf", g)?;
         if g == &a.output {
             bail!("--gvcf must name a different file from --output");
+        }
+    }
+    let not_callable = match (&a.clinical_regions, &a.not_callable) {
+        (None, _) => None,
+        (Some(_), Some(p)) => Some(p.clone()),
+        (Some(_), None) => Some(crate::clinical::default_bed_path(&a.output).context(
+            "--clinical-regions: the VCF goes to a stream; name the not-callable BED with --not-callable",
+        )?),
+    };
+    let mut side = Vec::new();
+    for (flag, dest) in [
+        ("--not-callable", &not_callable),
+        ("--report", &a.report),
+        ("--manifest", &a.manifest),
+    ] {
+        if let Some(d) = dest {
+            side.push(crate::side_output::SideFile::prepare(flag, d)?);
         }
     }
     let reference = Reference::open(&a.reference)?;
@@ -261,6 +349,7 @@ fn run_call(a: CallArgs) -> Result<i32> {
     inputs.push(alignments.index.clone());
     inputs.extend(a.regions_file.clone());
     inputs.extend(a.par_bed.clone());
+    inputs.extend(a.clinical_regions.clone());
     if model.source != "embedded" {
         let dir = PathBuf::from(&model.source);
         inputs.extend([dir.join("card.json"), dir.join("model.ot")]);
@@ -274,7 +363,9 @@ fn run_call(a: CallArgs) -> Result<i32> {
             outputs.push((flag, p));
         }
     }
+    outputs.extend(side.iter().filter_map(|f| Some((f.flag, f.dest()?))));
     output::check_not_input(&outputs, &inputs)?;
+    crate::side_output::check_distinct(&outputs)?;
     let sample = alignments.sample.clone().unwrap_or_else(|| {
         a.reads
             .file_stem()
@@ -295,6 +386,60 @@ fn run_call(a: CallArgs) -> Result<i32> {
         quiet: a.quiet,
         gvcf_bands: a.gvcf_gq_bands.0.clone(),
     };
+    let gates = match &a.clinical_regions {
+        Some(p) => Some(crate::clinical::Gates::load(
+            p,
+            &reference.contigs,
+            a.clinical_min_gq,
+            a.clinical_min_depth,
+        )?),
+        None => None,
+    };
+    let mut take = |flag: &str| {
+        side.iter()
+            .position(|f| f.flag == flag)
+            .map(|i| side.remove(i))
+    };
+    let (bed_file, report_file, manifest_file) =
+        (take("--not-callable"), take("--report"), take("--manifest"));
+    let manifest = match manifest_file {
+        Some(file) => {
+            let called: Vec<String> = if a.hash_inputs {
+                reference.contigs.iter().map(|c| c.0.clone()).collect()
+            } else {
+                contigs.iter().map(|c| c.to_string()).collect()
+            };
+            let mut files = Vec::new();
+            files.extend(a.regions_file.clone().map(|p| ("--regions-file", p)));
+            files.extend(
+                a.clinical_regions
+                    .clone()
+                    .map(|p| ("--clinical-regions", p)),
+            );
+            let bp: u64 = regions.iter().map(Region::len).sum();
+            Some(crate::manifest::ManifestJob {
+                file,
+                facts: crate::manifest::InputFacts {
+                    command_line: &command,
+                    parameters: call_parameters()?,
+                    resolved: serde_json::json!({
+                        "sample": sample,
+                        "regions": regions.len(),
+                        "regions_bp": bp,
+                        "chunks": region::chunks(&regions, a.pileup.chunk_size).len(),
+                    }),
+                    model: &model,
+                    reference: &reference,
+                    alignments: &alignments,
+                    contigs: called,
+                    files,
+                    hash_inputs: a.hash_inputs,
+                },
+                started,
+            })
+        }
+        None => None,
+    };
     let job = CallJob {
         reference: &reference,
         alignments: &alignments,
@@ -303,7 +448,12 @@ fn run_call(a: CallArgs) -> Result<i32> {
         output: &a.output,
         gvcf_output: a.gvcf.as_deref(),
         sample,
-        command_line: command_line(),
+        command_line: command.clone(),
+        extras: crate::deliver::Extras {
+            clinical: gates.as_ref().zip(bed_file),
+            report: report_file,
+            manifest,
+        },
     };
     let summary = call::run(job, &settings)?;
     if !a.quiet {
@@ -313,20 +463,29 @@ fn run_call(a: CallArgs) -> Result<i32> {
             a.output.clone()
         }];
         outs.extend(a.gvcf.clone());
+        outs.extend(not_callable.clone());
+        outs.extend(a.report.clone());
+        outs.extend(a.manifest.clone());
         eprintln!(
             "callvar: {} records ({} PASS) in {:.1} s on {}; wrote {}",
             summary.records,
             summary.pass,
-            started.elapsed().as_secs_f64(),
+            started.elapsed().unwrap_or_default().as_secs_f64(),
             summary.device,
             outs.join(", ")
         );
+        for note in &summary.notes {
+            eprintln!("callvar: {note}");
+        }
         for note in alignments.notes() {
             eprintln!("callvar: note: {note}");
         }
         if a.verbose {
             for (stage, secs) in &summary.stages {
                 eprintln!("callvar: stage {stage}: {secs:.2} s (summed over threads)");
+            }
+            for (step, secs) in &summary.steps {
+                eprintln!("callvar: step {step}: {secs:.2} s (wall)");
             }
         }
     }

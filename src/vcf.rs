@@ -159,9 +159,39 @@ pub fn header(p: &Provenance, gvcf: bool) -> Result<vcf::Header> {
     Ok(b.add_sample_name(p.sample.as_str()).build())
 }
 
+/// The FILTER values of a call's record: its own, and `gate` (e.g. `ClinicalGate`) when it
+/// failed one; a gate replaces PASS.
+pub fn filters_of(call: &Call, gate: Option<&str>) -> Vec<String> {
+    let own = call.genotype.filter.as_str();
+    match gate {
+        None => vec![own.to_string()],
+        Some(g) if own == "PASS" => vec![g.to_string()],
+        Some(g) => vec![own.to_string(), g.to_string()],
+    }
+}
+
+/// Adds FILTER definitions and `##key=value` lines to a header built by [`header`].
+pub fn extend_header(
+    h: &mut vcf::Header,
+    filters: &[(&str, String)],
+    lines: &[(&str, String)],
+) -> Result<()> {
+    for (id, description) in filters {
+        h.filters_mut()
+            .insert(id.to_string(), Map::<Filter>::new(description.as_str()));
+    }
+    for (key, value) in lines {
+        h.insert(
+            key.parse().context("header key")?,
+            vcf::header::record::Value::from(value.clone()),
+        )?;
+    }
+    Ok(())
+}
+
 /// A call's record; in a gVCF, with `<*>` appended to ALT and AD, VAF and PL extended for it
 /// (genotypes with `<*>` get the largest PL of the called alleles: never more likely).
-fn record(call: &Call, gvcf: bool) -> Result<vcf::variant::RecordBuf> {
+fn record(call: &Call, gvcf: bool, gate: Option<&str>) -> Result<vcf::variant::RecordBuf> {
     let c = &call.candidate;
     let g = &call.genotype;
     let keys: Keys = ["GT", "GQ", "DP", "AD", "VAF", "PL"]
@@ -213,11 +243,7 @@ fn record(call: &Call, gvcf: bool) -> Result<vcf::variant::RecordBuf> {
         .set_reference_bases(call.reference.as_str())
         .set_alternate_bases(AlternateBases::from(alts))
         .set_quality_score(((g.qual * 10.0).round() / 10.0) as f32)
-        .set_filters(
-            [g.filter.as_str().to_string()]
-                .into_iter()
-                .collect::<Filters>(),
-        )
+        .set_filters(filters_of(call, gate).into_iter().collect::<Filters>())
         .set_samples(Samples::new(keys, vec![values]))
         .build())
 }
@@ -315,6 +341,11 @@ pub struct Finished {
 }
 
 impl Finished {
+    /// The finished files (under their temporary names) with their final names.
+    pub fn files(&self) -> impl Iterator<Item = (&Path, &Path)> {
+        self.files.iter().map(|(t, d)| (t.path(), d.as_path()))
+    }
+
     /// Moves the files into place.
     pub fn commit(self) -> Result<()> {
         output::commit_all(self.files)?;
@@ -414,8 +445,10 @@ impl VcfWriter {
         })
     }
 
-    pub fn write(&mut self, call: &Call) -> Result<()> {
-        let rec = record(call, self.gvcf)?;
+    /// Writes a call; one that failed `gate` (when given) gets that FILTER too: see
+    /// [`filters_of`].
+    pub fn write_gated(&mut self, call: &Call, gate: Option<&str>) -> Result<()> {
+        let rec = record(call, self.gvcf, gate)?;
         self.write_record(&rec)
     }
 

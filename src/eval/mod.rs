@@ -11,7 +11,8 @@
 //! overlapping the `--confident` BED are counted, so a match may cross its border, as with
 //! vcfeval's evaluation regions. [`metrics`] counts SNP and INDEL apart (also per
 //! `--stratify` BED) with the F1-maximising score threshold; [`report`] writes the table or
-//! JSON, the `--output-dir` files and the `--min-f1` gate.
+//! JSON, the `--output-dir` files and the `--min-f1` gate, [`html`] the `--report` page.
+mod html;
 mod matching;
 mod metrics;
 mod report;
@@ -67,6 +68,10 @@ pub struct EvalArgs {
     /// Print the metrics as one JSON document instead of a table.
     #[arg(long)]
     json: bool,
+    /// Write a self-contained HTML report: the gate, the metrics, and precision-recall
+    /// curves per type for all variants and each --stratify stratum.
+    #[arg(long, value_name = "report.html")]
+    report: Option<String>,
 }
 
 /// A VCF as read: its header lines and records, and the variants to evaluate with their
@@ -277,6 +282,9 @@ fn check_contigs(
     Ok(())
 }
 
+/// Precision/recall curves, one per variant type.
+type Curves = Vec<(VarType, Vec<CurvePoint>)>;
+
 /// Everything `eval` found.
 pub struct Evaluation {
     pub report: Report,
@@ -284,7 +292,9 @@ pub struct Evaluation {
     truth_status: Vec<(usize, Status)>,
     call_status: Vec<(usize, Status)>,
     /// Precision/recall curve per type.
-    curves: Vec<(VarType, Vec<CurvePoint>)>,
+    curves: Curves,
+    /// The same per `--stratify` stratum, in the order given.
+    strata_curves: Vec<(String, Curves)>,
 }
 
 /// Matches the variants of `truth` and `calls` (those overlapping `regions`, by record
@@ -378,12 +388,14 @@ pub fn evaluate(
     };
     let ((snp, snp_curve), (indel, indel_curve)) = summarise(None);
     let mut strata_out = BTreeMap::new();
+    let mut strata_curves = Vec::new();
     for (name, set) in strata {
-        let ((s, _), (d, _)) = summarise(Some(set));
+        let ((s, sc), (d, dc)) = summarise(Some(set));
         strata_out.insert(
             name.clone(),
             BTreeMap::from([("SNP".to_string(), s), ("INDEL".to_string(), d)]),
         );
+        strata_curves.push((name.clone(), vec![(VarType::Snp, sc), (VarType::Indel, dc)]));
     }
     Ok(Evaluation {
         report: Report {
@@ -395,6 +407,7 @@ pub fn evaluate(
         truth_status: tk.iter().map(|&i| (tv[i].1.record, ts[i])).collect(),
         call_status: ck.iter().map(|&i| (cv[i].1.record, cs[i])).collect(),
         curves: vec![(VarType::Snp, snp_curve), (VarType::Indel, indel_curve)],
+        strata_curves,
     })
 }
 
@@ -441,6 +454,19 @@ fn parse_gate_arg(s: &str) -> Result<report::Gate, String> {
 pub fn run(a: EvalArgs) -> Result<i32> {
     let score_gq = a.score == ScoreField::Gq;
     let gate = a.min_f1.map(|g| g.0);
+    let report_file = match &a.report {
+        Some(d) => {
+            let f = crate::side_output::SideFile::prepare("--report", d)?;
+            let mut inputs = vec![a.reference.clone(), a.truth.clone(), a.calls.clone()];
+            inputs.extend(a.confident.clone());
+            inputs.extend(a.stratify.iter().map(|(_, p)| p.clone()));
+            let dest: Vec<(&str, PathBuf)> =
+                f.dest().map(|p| ("--report", p)).into_iter().collect();
+            crate::output::check_not_input(&dest, &inputs)?;
+            Some(f)
+        }
+        None => None,
+    };
     let reference = Reference::open(&a.reference)?;
     let mut seqs = ContigCache::new(&reference)?;
     let truth = load(
@@ -497,6 +523,37 @@ pub fn run(a: EvalArgs) -> Result<i32> {
     )?;
     if let Some(dir) = &a.output_dir {
         report::write_dir(dir, &ev, &truth, &calls)?;
+    }
+    if let Some(f) = report_file {
+        let shown =
+            |p: &Option<PathBuf>| p.as_ref().map_or("-".into(), |p| p.display().to_string());
+        let mut inputs = vec![
+            ("reference", a.reference.display().to_string()),
+            ("truth", a.truth.display().to_string()),
+            ("calls", a.calls.display().to_string()),
+            ("confident regions", shown(&a.confident)),
+            ("regions", a.regions.clone().unwrap_or("-".into())),
+            ("score", ev.report.score_field.clone()),
+            (
+                "records counted",
+                if a.all_records { "all" } else { "PASS and ." }.to_string(),
+            ),
+        ];
+        for (name, p) in &a.stratify {
+            inputs.push(("stratum", format!("{name}={}", p.display())));
+        }
+        let meta = html::Meta {
+            inputs,
+            calls_provenance: calls
+                .header
+                .iter()
+                .filter(|l| l.starts_with("##source=") || l.starts_with("##callvar"))
+                .cloned()
+                .collect(),
+            gate: gate.clone(),
+        };
+        let written = f.write(html::render(&ev, &meta).as_bytes())?;
+        crate::side_output::commit(vec![written])?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&ev.report)?);
