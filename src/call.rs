@@ -389,10 +389,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
     let provenance = Provenance {
         sample: job.sample.clone(),
         command_line: job.command_line.clone(),
-        reference_path: std::fs::canonicalize(&job.reference.path)
-            .unwrap_or(job.reference.path.clone())
-            .display()
-            .to_string(),
+        reference_path: crate::output::absolute(&job.reference.path),
         reference_md5: job.reference.file_md5()?,
         model_name: job.model.card.name.clone(),
         model_version: job.model.card.version.clone(),

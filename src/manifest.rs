@@ -60,18 +60,11 @@ fn size(path: &Path) -> Result<u64> {
         .len())
 }
 
-fn absolute(path: &Path) -> String {
-    std::fs::canonicalize(path)
-        .unwrap_or_else(|_| path.to_path_buf())
-        .display()
-        .to_string()
-}
-
 /// Path as given, absolute path, size and SHA-256 of a small file.
 fn file_entry(path: &Path) -> Result<Value> {
     Ok(json!({
         "path": path.display().to_string(),
-        "absolute_path": absolute(path),
+        "absolute_path": crate::output::absolute(path),
         "bytes": size(path)?,
         "sha256": file_digest::<Sha256>(path)?,
     }))
@@ -140,7 +133,7 @@ pub fn inputs(f: &InputFacts, reference_md5: &str, device: &str) -> Result<Value
         .collect();
     let mut reference = json!({
         "path": r.path.display().to_string(),
-        "absolute_path": absolute(&r.path),
+        "absolute_path": crate::output::absolute(&r.path),
         "bytes": size(&r.path)?,
         "md5": reference_md5,
         "index_files": r
@@ -157,7 +150,7 @@ pub fn inputs(f: &InputFacts, reference_md5: &str, device: &str) -> Result<Value
     let a = f.alignments;
     let mut reads = json!({
         "path": a.path.display().to_string(),
-        "absolute_path": absolute(&a.path),
+        "absolute_path": crate::output::absolute(&a.path),
         "bytes": size(&a.path)?,
         "header_sha256": header_sha256(&a.path)?,
         "index": file_entry(&a.index)?,

@@ -124,10 +124,7 @@ fn provenance(job: &MergeJob, path: &Path, header: &[String]) -> Result<Provenan
     Ok(Provenance {
         sample: sample.to_string(),
         command_line: job.command_line.clone(),
-        reference_path: std::fs::canonicalize(&job.reference.path)
-            .unwrap_or(job.reference.path.clone())
-            .display()
-            .to_string(),
+        reference_path: crate::output::absolute(&job.reference.path),
         reference_md5: job.reference.file_md5()?,
         model_name: model.split(',').next().unwrap_or_default().to_string(),
         model_version: field("Version=")?,

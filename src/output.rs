@@ -131,6 +131,14 @@ fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
     bail!("{}: too many levels of symbolic links", path.display())
 }
 
+/// `path` made absolute with symlinks resolved (as given when it cannot be), for provenance.
+pub fn absolute(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
 /// Renames every finished temporary file into place. Called once all outputs of a run are
 /// complete, so a failure before it leaves none of them.
 pub fn commit_all(files: Vec<(Temp, PathBuf)>) -> Result<()> {

@@ -221,10 +221,10 @@ fn coverage_hole_and_low_mapq_patch_are_reported_and_calls_gated() {
         "GENE_D_ex4".into()
     )));
     assert!(rows.iter().all(|r| r.5 != "GENE_A_ex1"));
-    // calls: identical but for FILTER; inside the BED a variant genotype with GQ < 30 or
+    // calls: identical but for FILTER; inside the BED a variant genotype with GQ < 20 or
     // DP < 20 is ClinicalGate, nothing else is
     let header = sh(&format!("bcftools view -h {}", gated.display()));
-    assert!(header.contains("##FILTER=<ID=ClinicalGate,Description=\"Variant genotype inside the --clinical-regions with GQ below 30 or depth below 20\">"));
+    assert!(header.contains("##FILTER=<ID=ClinicalGate,Description=\"Variant genotype inside the --clinical-regions with GQ below 20 or depth below 20\">"));
     let (p, g) = (records(&plain), records(&gated));
     assert_eq!(p.len(), g.len());
     let clinical = [
@@ -242,7 +242,7 @@ fn coverage_hole_and_low_mapq_patch_are_reported_and_calls_gated() {
         let inside = clinical.iter().any(|&(s, e)| pos < e && end > s);
         let fmt: Vec<&str> = a[9].split(':').collect();
         let (gq, dp): (u32, u32) = (fmt[1].parse().unwrap(), fmt[2].parse().unwrap());
-        let should = inside && a[6] != "RefCall" && (gq < 30 || dp < 20);
+        let should = inside && a[6] != "RefCall" && (gq < 20 || dp < 20);
         let expect = match (should, a[6].as_str()) {
             (false, f) => f.to_string(),
             (true, "PASS") => "ClinicalGate".to_string(),
@@ -398,7 +398,7 @@ fn manifest_records_inputs_and_outputs_and_the_vcf_names_it() {
     assert_eq!(params["--min-mapq"]["source"], "default");
     assert_eq!(params["--threads"]["value"], "2");
     assert_eq!(params["--threads"]["source"], "command line");
-    assert_eq!(params["--clinical-min-gq"]["value"], "30");
+    assert_eq!(params["--clinical-min-gq"]["value"], "20");
     assert_eq!(at(&j, "inputs.device"), "cpu");
     assert_eq!(at(&j, "inputs.resolved.sample"), "NA12878");
     // outputs: every file with the checksum of its final bytes
