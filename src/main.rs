@@ -10,6 +10,7 @@ mod genotype;
 mod gvcf;
 mod model;
 mod output;
+mod preset;
 mod reads;
 mod realign;
 mod reference;
