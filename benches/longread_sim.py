@@ -20,9 +20,10 @@ Error model (all draws from one random.Random(seed), so a seed gives the same re
     than others in every read, as in real data
   * random substitutions, insertions and deletions at per-base rates scaled by a per-read
     log-normal factor (read-to-read accuracy spread)
-  * qualities: hifi uses PacBio Revio's binned values (3,10,17,22,27,35,40), Q40 for most
-    bases, lower inside long homopolymers and at errors; ont uses continuous Phred values
-    around Q22, lower at errors and in homopolymers
+  * qualities: hifi uses PacBio Revio's binned values (3,10,17,22,27,35,40): Q40 for most
+    bases, low at errors, and, as Revio does, a lowered QV on the first base (in read
+    orientation) of most homopolymers, whether or not the read has their length right;
+    ont uses continuous Phred values around Q22, lower at errors and in homopolymers
 """
 import math
 import random
@@ -124,13 +125,20 @@ def hifi_qual(rng, low):
     return 40
 
 
+# Revio puts a homopolymer's length uncertainty on the run's first base (in read
+# orientation), in reads with and without a length error alike: QVs drawn from these.
+HP_QV_ERROR = (3, 3, 10, 10, 17, 22, 27, 35)
+HP_QV_OK = (3, 10, 17, 22, 27, 35, 35, 40)
+
+
 def simulate_read(seg, sites, hap_start, reverse, cfg, noise, platform, rng):
     """Applies the error model to `seg` (haplotype bases, forward); returns (seq, qual)."""
     n = len(seg)
     read = seg.translate(COMP)[::-1] if reverse else seg
-    # homopolymer edits: read-coordinate run start -> (run length, new length)
+    # homopolymer edits: read-coordinate run start -> (run length, new length); and the
+    # QV of the first base of runs without an edit (hifi)
     hp = {}
-    low_runs = []
+    run_qv = {}
     for m in RUN.finditer(read):
         k = m.end() - m.start()
         fwd = hap_start + (n - m.end() if reverse else m.start())
@@ -138,8 +146,8 @@ def simulate_read(seg, sites, hap_start, reverse, cfg, noise, platform, rng):
         if rng.random() < p:
             d = 2 if rng.random() < cfg["hp_two"] else 1
             hp[m.start()] = (k, max(1, k - d) if rng.random() < cfg["hp_del"] else k + d)
-        elif platform == "hifi" and k >= 4 and rng.random() < min(0.9, 0.08 * (k - 3)):
-            low_runs.append((m.start(), k))
+        elif platform == "hifi" and rng.random() < min(0.95, 0.12 * (k - 2)):
+            run_qv[m.start()] = rng.choice(HP_QV_OK)
     f = math.exp(rng.gauss(0.0, cfg["read_sigma"])) * noise
     rate = (cfg["sub"] + cfg["ins"] + cfg["dele"]) * f
     events = {p: rng.random() * (cfg["sub"] + cfg["ins"] + cfg["dele"])
@@ -152,28 +160,26 @@ def simulate_read(seg, sites, hap_start, reverse, cfg, noise, platform, rng):
             return max(2, min(50, int(rng.gauss(8 if low else 22, 3 if low else 6))))
         return hifi_qual(rng, low)
 
-    low_at = {}
-    for s, k in low_runs:
-        v = rng.choice((17, 22, 27, 35, 35))
-        for j in range(s, s + k):
-            low_at[j] = v
     i = 0
     while i < n:
         if i in hp:
             k, new = hp[i]
             out += read[i:i + 1] * new
-            lq = qual(True)
-            q.extend([lq] * new)
+            if ont:
+                q.extend(qual(True) for _ in range(new))
+            else:
+                run = [40] * new
+                run[0] = rng.choice(HP_QV_ERROR)
+                if new > k:
+                    run[-1] = rng.choice(HP_QV_ERROR)
+                q.extend(run)
             i += k
             continue
         b = read[i]
         e = events.get(i)
         if e is None:
             out.append(b)
-            if ont:
-                q.append(qual(False))
-            else:
-                q.append(low_at.get(i, 40))
+            q.append(qual(False) if ont else run_qv.get(i, 40))
         elif e < cfg["sub"]:
             out.append(rng.choice([c for c in b"ACGT" if c != b]))
             q.append(qual(True))
@@ -181,7 +187,7 @@ def simulate_read(seg, sites, hap_start, reverse, cfg, noise, platform, rng):
             # inserted bases often copy their neighbour
             ins = b if rng.random() < 0.5 else rng.choice(b"ACGT")
             out += bytes((ins, b))
-            q.extend([qual(True), qual(False) if ont else low_at.get(i, 40)])
+            q.extend([qual(True), qual(False) if ont else run_qv.get(i, 40)])
         elif q:
             q[-1] = min(q[-1], qual(True))  # a deletion lowers the base before it
         i += 1

@@ -4,8 +4,8 @@
 # written into two haplotypes, homopolymer-heavy HiFi errors, minimap2 map-hifi), none inside
 # the reserved evaluation regions, then runs `callvar train --preset hifi` on them with both
 # reserved BEDs excluded. Depth (15-60x), read length (10-20 kb mean) and error level
-# (--noise 0.7-2.0: batch-to-batch noise augmentation) differ between samples. About 35
-# minutes on 2 shared cores (simulation ~10, training ~25).
+# (--noise 0.7-2.0: batch-to-batch noise augmentation) differ between samples. 9 minutes
+# on 2 cores shared with other jobs (simulation ~3.5, training ~5.5), 23 under heavy load.
 #   usage: benches/train_hifi_model.sh [WORKDIR]   (default /tmp/callvar-train-hifi)
 set -euo pipefail
 cd "$(dirname "$0")/.."
