@@ -1,4 +1,4 @@
-//! Build-time set-up: libtorch linking, the embedded default model, and the facts
+//! Build-time set-up: libtorch linking, the embedded models, and the facts
 //! `callvar --version` reports.
 //!
 //! The linker's as-needed mode drops `libtorch_cuda.so` because callvar references none of
@@ -91,28 +91,35 @@ fn git_commit() -> String {
     }
 }
 
-/// Embeds the default model (weights + card) when `models/illumina-wgs/` holds one.
-fn embed_default_model() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/illumina-wgs");
-    let (w, c) = (dir.join("model.ot"), dir.join("card.json"));
-    println!("cargo:rerun-if-changed={}", w.display());
-    println!("cargo:rerun-if-changed={}", c.display());
-    let code = if w.is_file() && c.is_file() {
-        format!(
-            "pub const DEFAULT_WEIGHTS: &[u8] = include_bytes!({:?});\npub const DEFAULT_CARD: &str = include_str!({:?});\n",
-            w.display().to_string(),
-            c.display().to_string()
-        )
-    } else {
-        "pub const DEFAULT_WEIGHTS: &[u8] = &[];\npub const DEFAULT_CARD: &str = \"\";\n"
-            .to_string()
-    };
-    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("default_model.rs");
+/// Models built into the binary, found by name from anywhere: the default and the
+/// platform models, each embedded when `models/NAME/` holds its weights and card.
+const EMBEDDED_MODELS: [&str; 3] = ["illumina-wgs", "pacbio-hifi", "ont-r10"];
+
+/// Writes `EMBEDDED_MODELS: &[(name, weights, card)]` for the models present.
+fn embed_models() {
+    let mut code = String::from("pub const EMBEDDED_MODELS: &[(&str, &[u8], &str)] = &[\n");
+    for name in EMBEDDED_MODELS {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models")
+            .join(name);
+        let (w, c) = (dir.join("model.ot"), dir.join("card.json"));
+        println!("cargo:rerun-if-changed={}", w.display());
+        println!("cargo:rerun-if-changed={}", c.display());
+        if w.is_file() && c.is_file() {
+            code += &format!(
+                "    ({name:?}, include_bytes!({:?}), include_str!({:?})),\n",
+                w.display().to_string(),
+                c.display().to_string()
+            );
+        }
+    }
+    code += "];\n";
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("embedded_models.rs");
     std::fs::write(out, code).unwrap();
 }
 
 fn main() {
-    embed_default_model();
+    embed_models();
     println!("cargo:rustc-env=CALLVAR_GIT_COMMIT={}", git_commit());
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     println!("cargo:rerun-if-env-changed=LIBTORCH_USE_PYTORCH");

@@ -81,7 +81,7 @@ struct Labeller<'a> {
     truth: &'a TruthLabels,
     confident: &'a IntervalSet,
     exclude: &'a IntervalSet,
-    pileup: &'a PileupArgs,
+    pileup: crate::preset::PileupSettings,
 }
 
 /// The index (VCF order) of the diploid genotype with `copies[k]` copies of alt `k + 1`;
@@ -362,7 +362,8 @@ fn label_sample(
     let truths = per_sample(&a.truth, a.reads.len(), "truth")?;
     let confs = per_sample(&a.confident, a.reads.len(), "confident")?;
     let reference = Reference::open(refs[i])?;
-    let alignments = Alignments::open(&a.reads[i], &reference, a.pileup.read_filter())?;
+    let pileup = a.pileup.resolve(Some(&model.card));
+    let alignments = Alignments::open(&a.reads[i], &reference, pileup.read_filter())?;
     let truth = TruthLabels::load(truths[i], &reference)?;
     let conf_regions = region::read_bed_checked(confs[i], &reference.contigs)?;
     let confident = IntervalSet::new(&conf_regions);
@@ -384,7 +385,7 @@ fn label_sample(
         truth: &truth,
         confident: &confident,
         exclude,
-        pileup: &a.pileup,
+        pileup,
     };
     let mut out: Vec<ChunkSites> = Vec::new();
     pool.install(|| {

@@ -2,7 +2,9 @@
 //! left-aligned indels) and proposes every site whose non-reference evidence passes
 //! count and allele-fraction thresholds set for recall, as a [`Candidate`] with every
 //! alternate allele that passes them (the genotype module picks the best pair; keeping only
-//! two here would drop a true allele outranked by an error at a noisy site).
+//! two here would drop a true allele outranked by an error at a noisy site). For long reads
+//! the indel threshold can grow with the repeat an indel sits in, where homopolymer-length
+//! errors of the platform pile up (see [`CandidateConfig::repeat_indel_fraction`]).
 use crate::reads::Read;
 use crate::realign::{self, AltAllele, IndelKind};
 use crate::reference::RefWindow;
@@ -20,18 +22,47 @@ pub struct CandidateConfig {
     pub min_snv_fraction: f32,
     /// Minimum fraction of covering reads supporting an indel allele.
     pub min_indel_fraction: f32,
+    /// Added to `min_indel_fraction` for each base beyond [`REPEAT_FREE`] of the repeat an
+    /// indel could slide across (homopolymer or tandem repeat), up to
+    /// [`REPEAT_FRACTION_CAP`]; 0 for platforms without repeat-length errors.
+    pub repeat_indel_fraction: f32,
 }
 
-impl Default for CandidateConfig {
-    fn default() -> Self {
-        CandidateConfig {
-            min_base_qual: 10,
-            min_alt_count: 2,
-            min_snv_fraction: 0.10,
-            min_indel_fraction: 0.06,
+impl CandidateConfig {
+    /// Fraction of covering reads an indel `allele` anchored at `anchor` needs.
+    fn indel_fraction(&self, anchor: u64, allele: &AltAllele, refw: &RefWindow) -> f32 {
+        if self.repeat_indel_fraction <= 0.0 {
+            return self.min_indel_fraction;
         }
+        let repeat = repeat_length(anchor, allele, refw);
+        let extra = self.repeat_indel_fraction * repeat.saturating_sub(REPEAT_FREE) as f32;
+        (self.min_indel_fraction + extra).min(REPEAT_FRACTION_CAP.max(self.min_indel_fraction))
     }
 }
+
+/// Length of the repeat a left-aligned indel sits in: the reference bases it could slide
+/// across, plus a deletion's own bases when the repeat holds another copy of them (an `A`
+/// deleted from `AAAAA` is in a 5-base repeat; 10 unique bases deleted are in none).
+fn repeat_length(anchor: u64, allele: &AltAllele, refw: &RefWindow) -> u64 {
+    let slide = realign::repeat_end(anchor, allele, refw) - anchor - 1;
+    match allele {
+        AltAllele::Del(n) => {
+            let (n, s) = (*n as u64, slide - *n as u64);
+            if s >= n {
+                s + n
+            } else {
+                s
+            }
+        }
+        _ => slide,
+    }
+}
+
+/// Repeat length below which no extra indel fraction is asked.
+pub const REPEAT_FREE: u64 = 3;
+/// The most a repeat raises the indel fraction threshold to: a heterozygous indel's reads
+/// stay well above it.
+pub const REPEAT_FRACTION_CAP: f32 = 0.25;
 
 /// A proposed variant site: an anchor position with its alternate alleles, most supported
 /// first.
@@ -149,11 +180,8 @@ pub fn read_support(read: &Read, site: &Site, min_base_qual: u8) -> Option<Suppo
     let has_indel = cand.alts.iter().any(AltAllele::is_indel);
     if has_indel {
         // an indel of the same kind and length placed elsewhere in the repeat is the same allele
-        if let Some(d) = read
-            .indels
-            .iter()
-            .find(|d| d.anchor > p && d.anchor < site.span_end)
-        {
+        let next = read.indels.partition_point(|d| d.anchor <= p);
+        if let Some(d) = read.indels.get(next).filter(|d| d.anchor < site.span_end) {
             let same = cand.alts.iter().position(|a| match (a, &d.kind) {
                 (AltAllele::Del(n), IndelKind::Del(m)) => n == m,
                 (AltAllele::Ins(x), IndelKind::Ins(y)) => x.len() == y.len(),
@@ -249,11 +277,12 @@ pub fn find(
     }
     for ((p, kind), k) in indels {
         let depth = cov[(p - cs) as usize].max(k);
-        if base_index(refw.base(p)).is_some()
-            && k >= cfg.min_alt_count
-            && k as f32 >= cfg.min_indel_fraction * depth as f32
-        {
-            by_pos.entry(p).or_default().push((k, kind.into()));
+        if base_index(refw.base(p)).is_none() || k < cfg.min_alt_count {
+            continue;
+        }
+        let allele: AltAllele = kind.into();
+        if k as f32 >= cfg.indel_fraction(p, &allele, refw) * depth as f32 {
+            by_pos.entry(p).or_default().push((k, allele));
         }
     }
     let max_span = reads.iter().map(|r| r.end - r.start).max().unwrap_or(0);
@@ -291,6 +320,36 @@ pub fn find(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn indel_threshold_grows_with_the_repeat() {
+        let refw = RefWindow {
+            start: 0,
+            seq: b"GTAAAAAAAAAAAAACGTCAGGTACCATG".to_vec(),
+        };
+        // T at 1, then 13 A at 2..15
+        assert_eq!(repeat_length(1, &AltAllele::Del(1), &refw), 13);
+        assert_eq!(repeat_length(1, &AltAllele::Ins(b"A".to_vec()), &refw), 13);
+        assert_eq!(repeat_length(1, &AltAllele::Ins(b"AA".to_vec()), &refw), 13);
+        // CGTCAGGTAC deleted after the run: it can slide one base (the C after it), no repeat
+        assert_eq!(repeat_length(14, &AltAllele::Del(10), &refw), 1);
+        let hifi = crate::preset::Preset::Hifi.settings().candidate_config();
+        let need = |a: &AltAllele, p| hifi.indel_fraction(p, a, &refw);
+        assert!((need(&AltAllele::Del(1), 1) - 0.22).abs() < 1e-6); // 0.12 + 10 * 0.01
+        assert_eq!(need(&AltAllele::Del(10), 14), 0.12);
+        let long = RefWindow {
+            start: 0,
+            seq: [b"G".as_slice(), &[b'T'; 40], b"C"].concat(),
+        };
+        assert_eq!(
+            hifi.indel_fraction(0, &AltAllele::Del(1), &long),
+            REPEAT_FRACTION_CAP
+        );
+        let illumina = crate::preset::Preset::Illumina
+            .settings()
+            .candidate_config();
+        assert_eq!(illumina.indel_fraction(0, &AltAllele::Del(1), &long), 0.06);
+    }
 
     #[test]
     fn vcf_alleles_share_one_ref() {

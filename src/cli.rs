@@ -1,11 +1,11 @@
 //! Command line: clap definitions for `call`, `train`, `eval`, `shards` and `merge`, and the
 //! glue that turns arguments into each command's typed job. Returns the process exit code.
 use crate::call::{self, CallJob, CallSettings};
-use crate::candidates::CandidateConfig;
-use crate::model::Model;
+use crate::model::{Model, ModelCard};
 use crate::output;
 use crate::ploidy::PloidyMap;
-use crate::reads::{Alignments, ReadFilter, SampleChoice};
+use crate::preset::{PileupSettings, Preset};
+use crate::reads::{Alignments, SampleChoice};
 use crate::reference::Reference;
 use crate::region::{self, Region};
 use crate::{eval, train};
@@ -45,24 +45,38 @@ enum Command {
     Calibrate(crate::calibrate::CalibrateArgs),
 }
 
-/// Read filtering and candidate thresholds shared by `call` and `train`.
+/// Read filtering and candidate thresholds shared by `call` and `train`. A value left out
+/// comes from `--preset` when given, else (for `call`) from the model card, else from the
+/// Illumina preset; [`PileupArgs::resolve`] turns them into one [`PileupSettings`].
 #[derive(Args, Clone, Debug)]
 pub struct PileupArgs {
-    /// Skip reads with mapping quality below this.
-    #[arg(long, default_value_t = 5)]
-    pub min_mapq: u8,
-    /// Bases with quality below this are not evidence.
-    #[arg(long, default_value_t = 10)]
-    pub min_base_qual: u8,
-    /// Minimum reads supporting an alternate allele for a candidate.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
-    pub min_alt_count: u32,
-    /// Minimum fraction of reads supporting an SNV allele for a candidate (0-1).
-    #[arg(long, default_value_t = 0.10, value_parser = fraction)]
-    pub min_snv_fraction: f32,
-    /// Minimum fraction of reads supporting an indel allele for a candidate (0-1).
-    #[arg(long, default_value_t = 0.06, value_parser = fraction)]
-    pub min_indel_fraction: f32,
+    /// Platform preset: read filters and candidate thresholds for illumina, hifi (PacBio
+    /// HiFi) or ont (Oxford Nanopore); for `call` without --model also the model
+    /// (illumina-wgs, pacbio-hifi, ont-r10). Default: the model card's preset.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// Skip reads with mapping quality below this [default: the preset's; all: 5].
+    #[arg(long, value_name = "N")]
+    pub min_mapq: Option<u8>,
+    /// Bases with quality below this are not evidence [default: the preset's; all: 10].
+    #[arg(long, value_name = "Q")]
+    pub min_base_qual: Option<u8>,
+    /// Minimum reads supporting an alternate allele for a candidate [default: the preset's; all: 2].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub min_alt_count: Option<u32>,
+    /// Minimum fraction of reads supporting an SNV allele for a candidate, 0-1 [default: the
+    /// preset's; illumina 0.10, hifi 0.12, ont 0.15].
+    #[arg(long, value_name = "F", value_parser = fraction)]
+    pub min_snv_fraction: Option<f32>,
+    /// Minimum fraction of reads supporting an indel allele for a candidate, 0-1 [default: the
+    /// preset's; illumina 0.06, hifi 0.12, ont 0.15].
+    #[arg(long, value_name = "F", value_parser = fraction)]
+    pub min_indel_fraction: Option<f32>,
+    /// Added to --min-indel-fraction per base beyond 3 of the repeat (homopolymer, tandem
+    /// repeat) an indel sits in, up to 0.25: long reads' repeat-length errors [default: the
+    /// preset's; illumina 0, hifi 0.01, ont 0.015].
+    #[arg(long, value_name = "F", value_parser = fraction)]
+    pub repeat_indel_fraction: Option<f32>,
     /// Use supplementary alignments (dropped by default, as DeepVariant does).
     #[arg(long)]
     pub keep_supplementary: bool,
@@ -96,19 +110,26 @@ pub fn non_negative(s: &str) -> Result<f64, String> {
 }
 
 impl PileupArgs {
-    pub fn read_filter(&self) -> ReadFilter {
-        ReadFilter {
-            min_mapq: self.min_mapq,
-            keep_supplementary: self.keep_supplementary,
-            keep_duplicates: self.keep_duplicates,
-        }
-    }
-    pub fn candidate_config(&self) -> CandidateConfig {
-        CandidateConfig {
-            min_base_qual: self.min_base_qual,
-            min_alt_count: self.min_alt_count,
-            min_snv_fraction: self.min_snv_fraction,
-            min_indel_fraction: self.min_indel_fraction,
+    /// The settings to use: `--preset`'s when given, else `card`'s (else Illumina's), with
+    /// every flag given on the command line put over them.
+    pub fn resolve(&self, card: Option<&ModelCard>) -> PileupSettings {
+        let base = match (self.preset, card) {
+            (Some(p), _) => p.settings(),
+            (None, Some(c)) => c.pileup_settings(),
+            (None, None) => Preset::Illumina.settings(),
+        };
+        PileupSettings {
+            preset: base.preset,
+            min_mapq: self.min_mapq.unwrap_or(base.min_mapq),
+            min_base_qual: self.min_base_qual.unwrap_or(base.min_base_qual),
+            min_alt_count: self.min_alt_count.unwrap_or(base.min_alt_count),
+            min_snv_fraction: self.min_snv_fraction.unwrap_or(base.min_snv_fraction),
+            min_indel_fraction: self.min_indel_fraction.unwrap_or(base.min_indel_fraction),
+            repeat_indel_fraction: self
+                .repeat_indel_fraction
+                .unwrap_or(base.repeat_indel_fraction),
+            keep_supplementary: self.keep_supplementary || base.keep_supplementary,
+            keep_duplicates: self.keep_duplicates || base.keep_duplicates,
         }
     }
 }
@@ -148,7 +169,9 @@ struct CallArgs {
     /// so on CUDA; on CPU each worker thread otherwise scores its own chunks).
     #[arg(long)]
     shared_scorer: bool,
-    /// Model: a name (default: the embedded illumina-wgs) or a directory with card.json + model.ot.
+    /// Model: a name (built in: illumina-wgs, the default, and pacbio-hifi) or a directory
+    /// with card.json + model.ot. Its card's preset sets the read filters and thresholds
+    /// unless --preset or explicit flags say otherwise.
     #[arg(long, value_name = "NAME|PATH")]
     model: Option<String>,
     /// Also write a gVCF (variant records with <*> plus GQ-banded reference blocks); `.gz` = BGZF + .tbi.
@@ -336,9 +359,14 @@ fn run_call(a: CallArgs) -> Result<i32> {
         name: a.sample.clone(),
         pool: a.pool_samples,
     };
-    let alignments =
-        Alignments::open_sample(&a.reads, &reference, a.pileup.read_filter(), &choice)?;
-    let model = Model::find(a.model.as_deref())?;
+    let model = match (&a.model, a.pileup.preset) {
+        (Some(m), _) => Model::find(Some(m))?,
+        (None, Some(p)) => Model::find(Some(p.default_model()))
+            .with_context(|| format!("--preset {}: no --model given", p.name()))?,
+        (None, None) => Model::find(None)?,
+    };
+    let pileup = a.pileup.resolve(Some(&model.card));
+    let alignments = Alignments::open_sample(&a.reads, &reference, pileup.read_filter(), &choice)?;
     let regions = resolve_regions(&reference, a.regions.as_deref(), a.regions_file.as_ref())?;
     let ploidy = PloidyMap::new(&a.haploid_contigs, a.par_bed.as_deref(), &reference.contigs)?;
     let mut contigs: Vec<&str> = regions.iter().map(|r| r.contig.as_str()).collect();
@@ -375,7 +403,7 @@ fn run_call(a: CallArgs) -> Result<i32> {
     crate::reads::check_sample_name(&sample)
         .with_context(|| format!("{}: sample name from the file name", a.reads.display()))?;
     let settings = CallSettings {
-        candidates: a.pileup.candidate_config(),
+        candidates: pileup.candidate_config(),
         min_qual: a.min_qual,
         ploidy,
         devices: a.device.0.clone(),
@@ -481,6 +509,12 @@ fn run_call(a: CallArgs) -> Result<i32> {
             eprintln!("callvar: note: {note}");
         }
         if a.verbose {
+            eprintln!(
+                "callvar: model {} ({}); {}",
+                model.card.name,
+                model.source,
+                pileup.describe()
+            );
             for (stage, secs) in &summary.stages {
                 eprintln!("callvar: stage {stage}: {secs:.2} s (summed over threads)");
             }
@@ -528,8 +562,12 @@ fn run_shards(a: ShardsArgs) -> Result<i32> {
         name: None,
         pool: true,
     };
-    let alignments =
-        Alignments::open_sample(&a.reads, &reference, ReadFilter::default(), &any_sample)?;
+    let alignments = Alignments::open_sample(
+        &a.reads,
+        &reference,
+        Preset::Illumina.settings().read_filter(), // planning reads only the index
+        &any_sample,
+    )?;
     let regions = resolve_regions(&reference, a.regions.as_deref(), a.regions_file.as_ref())?;
     let s = crate::shards::run(crate::shards::PlanJob {
         alignments: &alignments,

@@ -17,6 +17,7 @@ mod merge;
 mod model;
 mod output;
 mod ploidy;
+mod preset;
 mod reads;
 mod realign;
 mod reference;

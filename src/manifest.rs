@@ -160,7 +160,9 @@ pub fn inputs(f: &InputFacts, reference_md5: &str, device: &str) -> Result<Value
     }
     let m = f.model;
     let card_text = if m.source == "embedded" {
-        crate::model::DEFAULT_CARD.as_bytes().to_vec()
+        crate::model::embedded(&m.card.name)
+            .map(|(_, card)| card.as_bytes().to_vec())
+            .with_context(|| format!("model {}: not built into this binary", m.card.name))?
     } else {
         let p = Path::new(&m.source).join("card.json");
         std::fs::read(&p).with_context(|| format!("{}: cannot read", p.display()))?

@@ -11,6 +11,7 @@
 //! read rows → `[B, 48, 33]`; a bidirectional LSTM (hidden 32) along the 33 positions; the
 //! LSTM output at the centre column and its mean over positions (128 values) → linear 64 +
 //! ReLU → linear 3: logits for 0, 1 or 2 copies of the candidate allele.
+use crate::preset::{PileupSettings, Preset};
 use crate::tensor::{PileupTensor, CHANNELS, HEIGHT, LAYOUT_VERSION, SIZE, WIDTH};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -20,12 +21,25 @@ use tch::nn::{self, OptimizerConfig};
 pub use tch::Device;
 use tch::{Kind, TchError, Tensor};
 
-include!(concat!(env!("OUT_DIR"), "/default_model.rs"));
+include!(concat!(env!("OUT_DIR"), "/embedded_models.rs"));
 
 pub const ARCHITECTURE: &str = "cnn-lstm-v1: conv3x3(9->16)+relu, conv3x3(16->24)+relu, \
 mean+max over reads, biLSTM(48->32x2) over positions, [centre, mean] -> fc(128->64)+relu -> fc(64->3)";
-/// Name of the model embedded in the binary, used when `--model` is not given.
+/// Name of the model used when neither `--model` nor `--preset` is given.
 pub const DEFAULT_MODEL: &str = "illumina-wgs";
+
+/// A model built into the binary (from `models/NAME` at build time): weights and card.
+pub fn embedded(name: &str) -> Option<(&'static [u8], &'static str)> {
+    EMBEDDED_MODELS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|&(_, w, c)| (w, c))
+}
+
+/// Names of the models built into the binary.
+pub fn embedded_names() -> impl Iterator<Item = &'static str> {
+    EMBEDDED_MODELS.iter().map(|(n, _, _)| *n)
+}
 /// Tensors per forward pass in training and evaluation (and the default for `call`).
 pub const BATCH: usize = 256;
 
@@ -82,6 +96,11 @@ pub struct ModelCard {
     pub validation: Metrics,
     /// SHA-256 of the weights file; checked on load.
     pub weights_sha256: String,
+    /// Read filters and candidate thresholds `call` uses with this model unless `--preset`
+    /// or explicit flags say otherwise (the `--preset` given to `train`); cards without it
+    /// use the Illumina preset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pileup: Option<PileupSettings>,
     /// How the network's probabilities are calibrated at genotyping; absent: not calibrated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<Calibration>,
@@ -112,6 +131,13 @@ pub struct CalibrationData {
 }
 
 impl ModelCard {
+    /// The settings `call` starts from with this model.
+    pub fn pileup_settings(&self) -> PileupSettings {
+        self.pileup
+            .clone()
+            .unwrap_or_else(|| Preset::Illumina.settings())
+    }
+
     /// The softmax temperature to genotype with (1 without a calibration).
     pub fn temperature(&self) -> f64 {
         self.calibration.as_ref().map_or(1.0, |c| c.temperature)
@@ -365,8 +391,9 @@ pub struct Model {
 }
 
 impl Model {
-    /// Finds a model by name or path: a directory holding `card.json` and `model.ot`, the
-    /// embedded default (`illumina-wgs`), or a name under `models/` beside the binary.
+    /// Finds a model by name or path: a directory holding `card.json` and `model.ot`, a name
+    /// under `models/` beside the binary (or the `make install` layout), or a model built
+    /// into the binary (see [`embedded_names`]).
     pub fn find(spec: Option<&str>) -> Result<Model> {
         let spec = spec.unwrap_or(DEFAULT_MODEL);
         let path = Path::new(spec);
@@ -389,13 +416,17 @@ impl Model {
                     }
                 }
             }
-            if spec == DEFAULT_MODEL && !DEFAULT_WEIGHTS.is_empty() {
-                let card: ModelCard = serde_json::from_str(DEFAULT_CARD)
-                    .context("embedded model card is malformed")?;
-                return Model::verified(card, DEFAULT_WEIGHTS.to_vec(), "embedded".to_string());
+            if let Some((weights, card)) = embedded(spec) {
+                let card: ModelCard = serde_json::from_str(card)
+                    .with_context(|| format!("embedded model {spec}: malformed model card"))?;
+                return Model::verified(card, weights.to_vec(), "embedded".to_string());
             }
         }
-        bail!("unknown model '{spec}': not a model directory (card.json + model.ot) nor a known model name ({DEFAULT_MODEL})")
+        let known: Vec<&str> = embedded_names().collect();
+        bail!(
+            "unknown model '{spec}': not a model directory (card.json + model.ot) nor a known model name ({})",
+            known.join(", ")
+        )
     }
 
     pub fn from_dir(dir: &Path) -> Result<Model> {
@@ -427,6 +458,10 @@ impl Model {
                     c.temperature
                 );
             }
+        }
+        if let Some(p) = &card.pileup {
+            p.validate()
+                .map_err(|e| anyhow!("model {source}: card.json pileup: {e}"))?;
         }
         let sha = sha256(&weights);
         if sha != card.weights_sha256 {
@@ -881,20 +916,20 @@ mod tests {
         assert!((p[0].probs.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     }
 
+    fn default_card() -> ModelCard {
+        serde_json::from_str(embedded(DEFAULT_MODEL).unwrap().1).unwrap()
+    }
+
     #[test]
     fn corrupt_weights_are_one_error_line() {
-        let err = Model::verified(
-            serde_json::from_str(DEFAULT_CARD).unwrap(),
-            b"not a model".to_vec(),
-            "test".into(),
-        )
-        .unwrap_err();
+        let err =
+            Model::verified(default_card(), b"not a model".to_vec(), "test".into()).unwrap_err();
         // the checksum is checked first
         assert!(
             format!("{err:#}").contains("does not match the card"),
             "{err:#}"
         );
-        let mut card: ModelCard = serde_json::from_str(DEFAULT_CARD).unwrap();
+        let mut card = default_card();
         card.weights_sha256 = sha256(b"not a model");
         let err = format!(
             "{:#}",

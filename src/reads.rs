@@ -22,16 +22,6 @@ pub struct ReadFilter {
     pub keep_duplicates: bool,
 }
 
-impl Default for ReadFilter {
-    fn default() -> Self {
-        ReadFilter {
-            min_mapq: 5,
-            keep_supplementary: false,
-            keep_duplicates: false,
-        }
-    }
-}
-
 /// A read reduced to what calling needs, with indels left-aligned.
 #[derive(Clone, Debug)]
 pub struct Read {
@@ -43,7 +33,9 @@ pub struct Read {
     pub reverse: bool,
     pub seq: Vec<u8>,
     pub qual: Vec<u8>,
+    /// Aligned blocks in reference order.
     pub blocks: Vec<Block>,
+    /// Indels in anchor order (left-alignment never moves one past the block before it).
     pub indels: Vec<Indel>,
     /// Soft-clipped bases before the first and after the last aligned base.
     pub clips: [u32; 2],
@@ -63,8 +55,10 @@ impl Read {
         Some((self.seq[q], self.qual.get(q).copied().unwrap_or(0)))
     }
 
+    /// The first indel anchored at `anchor` (indels are in anchor order).
     pub fn indel_at(&self, anchor: u64) -> Option<&Indel> {
-        self.indels.iter().find(|d| d.anchor == anchor)
+        let i = self.indels.partition_point(|d| d.anchor < anchor);
+        self.indels.get(i).filter(|d| d.anchor == anchor)
     }
 }
 

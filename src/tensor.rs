@@ -131,7 +131,12 @@ pub fn build(
             data[at(STRAND, row, w)] = strand;
             data[at(SUPPORT, row, w)] = support;
         };
-        for b in &r.blocks {
+        // only the blocks and indels that can reach the window: the cost of a row does not
+        // grow with the read's length
+        let first = r
+            .blocks
+            .partition_point(|b| b.ref_start + b.len as u64 <= lo);
+        for b in r.blocks[first..].iter().take_while(|b| b.ref_start < hi) {
             let (s, e) = (b.ref_start.max(lo), (b.ref_start + b.len as u64).min(hi));
             for p in s..e {
                 let w = (p as i64 - w0) as usize;
@@ -151,7 +156,13 @@ pub fn build(
                 data[at(CLIP, row, w)] = (r.clips[end].min(10) * 25) as u8;
             }
         }
-        for d in &r.indels {
+        // an indel reaching the window is anchored at or after the last base of the block
+        // before the window's first (indels and blocks alternate in reference order)
+        let min_anchor = first
+            .checked_sub(1)
+            .map_or(0, |i| r.blocks[i].ref_start + r.blocks[i].len as u64 - 1);
+        let from = r.indels.partition_point(|d| d.anchor < min_anchor);
+        for d in r.indels[from..].iter().take_while(|d| d.anchor < hi) {
             match &d.kind {
                 IndelKind::Ins(s) => {
                     if let Some(w) = col(d.anchor) {
@@ -159,7 +170,7 @@ pub fn build(
                     }
                 }
                 IndelKind::Del(n) => {
-                    for p in d.anchor + 1..=d.anchor + *n as u64 {
+                    for p in (d.anchor + 1).max(lo)..=(d.anchor + *n as u64).min(hi - 1) {
                         if let Some(w) = col(p) {
                             data[at(DEL, row, w)] = 255;
                             mark(&mut data, w);

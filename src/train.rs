@@ -2,7 +2,9 @@
 //! against their truth VCFs (alleles compared after normalisation; copies of each allele from
 //! the truth genotype; candidates absent from the truth are 0 copies), holds out validation
 //! chunks, fits the network and writes `model.ot` + `card.json` with full provenance.
-//! Candidates inside `--exclude` regions are refused (never labelled or used).
+//! Candidates inside `--exclude` regions are refused (never labelled or used). Examples are
+//! drawn with the `--preset`'s thresholds and any given explicitly; the card records the
+//! preset's own (what `call` then uses with the model), not the training overrides.
 //!
 //! Training that would silently learn nothing is refused before a model is written: a truth
 //! record without a genotype, a sample with nothing left to train on, a truth that matched no
@@ -11,8 +13,10 @@
 //! The card records input file names and SHA-256s, never folders, so the same inputs give the
 //! same card wherever they lie.
 use crate::call::pileup_chunk;
+use crate::candidates::CandidateConfig;
 use crate::cli::{shell_join, PileupArgs};
 use crate::model::{self, Example, FitConfig, InputFile, ModelCard};
+use crate::preset::Preset;
 use crate::reads::{Alignments, ReadSource};
 use crate::realign::{self, AltAllele};
 use crate::reference::{file_digest, ContigCache, RefReader, Reference};
@@ -194,7 +198,8 @@ struct Sample {
 struct Labeller<'a> {
     sample: &'a Sample,
     exclude: &'a IntervalSet,
-    pileup: &'a PileupArgs,
+    candidates: &'a CandidateConfig,
+    chunk_size: u64,
     validation_every: usize,
     homref_fraction: f64,
 }
@@ -219,9 +224,9 @@ impl RegionProcessor for Labeller<'_> {
 
     fn process(&self, (src, refr): &mut Self::State, chunk: &Region) -> Result<ChunkExamples> {
         let mut out = ChunkExamples::default();
-        let p = pileup_chunk(src, refr, chunk, &self.pileup.candidate_config(), false)?;
+        let p = pileup_chunk(src, refr, chunk, self.candidates, false)?;
         let every = self.validation_every as u64;
-        let is_valid = (chunk.start.0 / self.pileup.chunk_size) % every == every - 1;
+        let is_valid = (chunk.start.0 / self.chunk_size) % every == every - 1;
         let c = &chunk.contig;
         for (cand, tensors) in p.sites {
             let (s, e) = (cand.pos.0, cand.end());
@@ -309,6 +314,8 @@ pub fn run(a: TrainArgs) -> Result<i32> {
         excluded_regions.extend(region::read_bed(e)?);
     }
     let exclude = IntervalSet::new(&excluded_regions);
+    let settings = a.pileup.resolve(None);
+    let candidates = settings.candidate_config();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.threads)
         .build()?;
@@ -320,7 +327,7 @@ pub fn run(a: TrainArgs) -> Result<i32> {
         // samples are numbered from 1 in the card's inputs and regions
         let (s, reads) = (i + 1, &a.reads[i]);
         let reference = Reference::open(refs[i])?;
-        let alignments = Alignments::open(reads, &reference, a.pileup.read_filter())?;
+        let alignments = Alignments::open(reads, &reference, settings.read_filter())?;
         let truth = TruthLabels::load(truths[i], &reference)?;
         let conf_regions = region::read_bed_checked(confs[i], &reference.contigs)?;
         let regions = region::merge(conf_regions.clone(), &reference.contigs);
@@ -338,7 +345,8 @@ pub fn run(a: TrainArgs) -> Result<i32> {
         let labeller = Labeller {
             sample: &sample,
             exclude: &exclude,
-            pileup: &a.pileup,
+            candidates: &candidates,
+            chunk_size: a.pileup.chunk_size,
             validation_every: a.validation_every,
             homref_fraction: a.homref_fraction,
         };
@@ -484,6 +492,7 @@ pub fn run(a: TrainArgs) -> Result<i32> {
         validation: metrics,
         weights_sha256: String::new(),
         calibration: None,
+        pileup: Some(a.pileup.preset.unwrap_or(Preset::Illumina).settings()),
     };
     let path = model::save(&a.output, &weights, card).context("saving model")?;
     eprintln!("model written: {}", path.display());

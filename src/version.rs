@@ -46,8 +46,12 @@ pub fn long() -> String {
         Err(e) => format!("default model: unusable: {e:#}\n"),
     };
     let mut models = Vec::new();
-    if let Ok(card) = serde_json::from_str::<ModelCard>(model::DEFAULT_CARD) {
-        models.push(format!("{} version {} (embedded)", card.name, card.version));
+    for name in model::embedded_names() {
+        let card =
+            model::embedded(name).and_then(|(_, c)| serde_json::from_str::<ModelCard>(c).ok());
+        if let Some(card) = card {
+            models.push(format!("{} version {} (embedded)", card.name, card.version));
+        }
     }
     for dir in model_dirs() {
         let card = std::fs::read_to_string(dir.join("card.json"))
