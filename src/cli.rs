@@ -455,6 +455,20 @@ fn run_call(a: CallArgs) -> Result<i32> {
                         "regions": regions.len(),
                         "regions_bp": bp,
                         "chunks": region::chunks(&regions, a.pileup.chunk_size).len(),
+                        // read filters and candidate thresholds in effect (preset, model
+                        // card, then flags); fractions as text: the digested part holds no
+                        // floats
+                        "pileup": {
+                            "preset": pileup.preset,
+                            "min_mapq": pileup.min_mapq,
+                            "min_base_qual": pileup.min_base_qual,
+                            "min_alt_count": pileup.min_alt_count,
+                            "min_snv_fraction": pileup.min_snv_fraction.to_string(),
+                            "min_indel_fraction": pileup.min_indel_fraction.to_string(),
+                            "repeat_indel_fraction": pileup.repeat_indel_fraction.to_string(),
+                            "keep_supplementary": pileup.keep_supplementary,
+                            "keep_duplicates": pileup.keep_duplicates,
+                        },
                     }),
                     model: &model,
                     reference: &reference,

@@ -394,8 +394,11 @@ fn manifest_records_inputs_and_outputs_and_the_vcf_names_it() {
     );
     assert_eq!(at(&j, "model_card.name"), "illumina-wgs");
     let params = at(&j, "inputs.parameters");
-    assert_eq!(params["--min-mapq"]["value"], "5");
-    assert_eq!(params["--min-mapq"]["source"], "default");
+    // thresholds come from the preset / model card unless given: the flag is "not given",
+    // the value in effect is in `resolved.pileup`
+    assert_eq!(params["--min-mapq"]["source"], "not given");
+    assert_eq!(at(&j, "inputs.resolved.pileup.min_mapq"), 5);
+    assert_eq!(at(&j, "inputs.resolved.pileup.preset"), "illumina");
     assert_eq!(params["--threads"]["value"], "2");
     assert_eq!(params["--threads"]["source"], "command line");
     assert_eq!(params["--clinical-min-gq"]["value"], "20");
