@@ -2,7 +2,7 @@
 # Rebuilds models/ont-r10 from scratch: simulates four Oxford Nanopore R10-like training
 # samples with benches/simulate_longread.sh --platform ont (real GRCh38/GRCh37 sequence and
 # GIAB truth variants written into two haplotypes; about 97% accuracy, errors concentrated in
-# homopolymers in proportion to their length; minimap2 map-ont), none inside the reserved
+# homopolymers, more the longer the run; minimap2 map-ont), none inside the reserved
 # evaluation regions, then runs `callvar train --preset ont` on them with both reserved BEDs
 # excluded. Depth (20-45x), read length and error level (--noise 0.7-1.4) differ between
 # samples. No real ONT data is at hand: the model is checked on simulated data only. 23
