@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes testdata/hifi/: a small real PacBio HiFi slice for tests/longread.rs, from the HG002
-# Revio dev set in ../shared/data/hg002_hifi (GRCh38 chr20:8,076,000... see WINDOW below).
+# Revio dev set in ../shared/data/hg002_hifi, over WINDOW (GRCh38 chr20:9,076,000-9,084,000).
 #   reads.bam   the reads overlapping WINDOW, cut to WINDOW +-1 kb (bases outside become
 #               hard clips; sequence, qualities, flags, MAPQ and alignment kept; aux tags
 #               other than RG dropped) so the file stays small

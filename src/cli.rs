@@ -169,7 +169,7 @@ struct CallArgs {
     /// so on CUDA; on CPU each worker thread otherwise scores its own chunks).
     #[arg(long)]
     shared_scorer: bool,
-    /// Model: a name (built in: illumina-wgs, the default, and pacbio-hifi) or a directory
+    /// Model: a name (built in: illumina-wgs, the default; pacbio-hifi; ont-r10) or a directory
     /// with card.json + model.ot. Its card's preset sets the read filters and thresholds
     /// unless --preset or explicit flags say otherwise.
     #[arg(long, value_name = "NAME|PATH")]

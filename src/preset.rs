@@ -63,6 +63,7 @@ impl Preset {
                 repeat_indel_fraction: 0.01,
                 ..illumina
             },
+            // Nanopore: a few percent of random errors as well, and more homopolymer ones
             Preset::Ont => PileupSettings {
                 min_snv_fraction: 0.15,
                 min_indel_fraction: 0.15,

@@ -7,10 +7,11 @@ use common::{callvar, stderr_of, td};
 use std::process::Output;
 
 const REGION: &str = "chr20:10000000-10020000";
-/// Records on the Illumina slice with the Illumina preset, and with the hifi thresholds
-/// (higher fractions: fewer candidates).
+/// Records on the Illumina slice with the Illumina preset, with the hifi thresholds and with
+/// the ont ones (higher fractions: fewer candidates).
 const RECORDS_DEFAULT: usize = 114;
 const RECORDS_HIFI: usize = 107;
+const RECORDS_ONT: usize = 102;
 /// `callvar eval` counts (SNP TP, FN, FP, INDEL TP, FN, FP) on testdata/hifi (41 SNPs and 7
 /// indels in the BED): pacbio-hifi calls them all; the Illumina model adds a false indel.
 const HIFI_SLICE_COUNTS: [u64; 6] = [41, 0, 0, 7, 0, 0];
@@ -146,16 +147,29 @@ fn bad_preset_values_are_one_line_errors() {
         err.contains(": card.json pileup: min_snv_fraction 1.5 is not a fraction between 0 and 1"),
         "{err}"
     );
-    // a preset whose model is not there says which flag asked for it
-    if !std::path::Path::new(&format!("{}/models/ont-r10", env!("CARGO_MANIFEST_DIR"))).exists() {
-        let o = call_illumina(&["--preset", "ont"]);
-        assert_eq!(o.status.code(), Some(1), "{}", stderr_of(&o));
-        assert!(
-            stderr_of(&o).contains("--preset ont: no --model given: unknown model 'ont-r10'"),
-            "{}",
-            stderr_of(&o)
-        );
-    }
+    // an unknown model name lists the built-in ones
+    let o = call_illumina(&["--model", "nanopore-r9"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr_of(&o));
+    assert!(
+        stderr_of(&o).contains(
+            "unknown model 'nanopore-r9': not a model directory (card.json + model.ot) nor a \
+known model name (illumina-wgs, pacbio-hifi, ont-r10)"
+        ),
+        "{}",
+        stderr_of(&o)
+    );
+}
+
+#[test]
+fn ont_preset_selects_the_ont_model() {
+    let o = call_illumina(&["--preset", "ont"]);
+    assert_eq!(
+        settings_line(&o),
+        "callvar: model ont-r10 (embedded); preset=ont,min_mapq=5,min_base_qual=10,\
+min_alt_count=2,min_snv_fraction=0.15,min_indel_fraction=0.15,repeat_indel_fraction=0.015,\
+keep_supplementary=false,keep_duplicates=false"
+    );
+    assert_eq!(records(&o).len(), RECORDS_ONT);
 }
 
 /// `callvar eval --json` of `calls` against `truth` in `bed`: (SNP tp, fn, fp, INDEL tp, fn, fp).
