@@ -3,7 +3,8 @@
 # called alone and timed; the slowest shard against the mean, for wall time (process start
 # included) and for compute (the -v stage times summed), beside the plan's own estimate;
 # (2) the Dask runner with 2 local workers against one `callvar call --threads 2`, same
-# regions and chunk grid, outputs compared (every line but ##callvarCommand).
+# regions and chunk grid, outputs compared (every line but ##callvarCommand); wall time and
+# CPU time (user + sys, the runner's cluster and callvar processes included) of each.
 # Data (env): BAM, REF, REGION (default: the real NA12878 Illumina slice in ../shared, 100 kb),
 # CHUNK (grid, default 2000), SHARDS_DASK (default 8), REPEAT (runs per shard, the fastest
 # kept, default 3). Needs python3 with dask.distributed.
@@ -42,15 +43,16 @@ awk 'NR > 1 { for (k = 2; k <= 4; k++) { s[k] += $k; if ($k > m[k]) m[k] = $k } 
 
 # (2) Dask, 2 local workers, against one run with 2 threads
 t0=$(now)
-"$CALLVAR" call --ref "$REF" --reads "$BAM" --regions "$REGION" --chunk-size "$CHUNK" --threads 2 \
-  --device cpu -q -o "$OUT/single.vcf.gz"
+/usr/bin/time -f "%U %S" -o "$OUT/single.cpu" "$CALLVAR" call --ref "$REF" --reads "$BAM" \
+  --regions "$REGION" --chunk-size "$CHUNK" --threads 2 --device cpu -q -o "$OUT/single.vcf.gz"
 t1=$(now)
-python3 workflows/dask/callvar_dask.py --ref "$REF" --reads "$BAM" --regions "$REGION" \
+/usr/bin/time -f "%U %S" -o "$OUT/dask.cpu" python3 workflows/dask/callvar_dask.py --ref "$REF" --reads "$BAM" --regions "$REGION" \
   --chunk-size "$CHUNK" --shards "$SHARDS_DASK" --local-workers 2 --callvar "$CALLVAR" \
   --workdir "$OUT/dask" --output "$OUT/dask.vcf.gz" -- --device cpu 2> "$OUT/dask.log"
 t2=$(now)
 grep -v "^[0-9-]* [0-9:,]* - distributed" "$OUT/dask.log" | tail -n 1
 same=$(cmp -s <(zcat "$OUT/single.vcf.gz" | grep -v '^##callvarCommand') \
               <(zcat "$OUT/dask.vcf.gz" | grep -v '^##callvarCommand') && echo identical || echo DIFFERENT)
-printf "one callvar call --threads 2: %.2f s; Dask, 2 workers, %s shards: %.2f s (cluster start, plan, calls, merge); records %s\n" \
-  "$(echo "$t1 - $t0" | bc)" "$SHARDS_DASK" "$(echo "$t2 - $t1" | bc)" "$same"
+cpu() { awk '{printf "%.2f", $1 + $2}' "$1"; }
+printf "one callvar call --threads 2: %.2f s wall, %s CPU-s; Dask, 2 workers, %s shards: %.2f s wall, %s CPU-s (cluster, plan, calls, merge); records %s\n" \
+  "$(echo "$t1 - $t0" | bc)" "$(cpu "$OUT/single.cpu")" "$SHARDS_DASK" "$(echo "$t2 - $t1" | bc)" "$(cpu "$OUT/dask.cpu")" "$same"
