@@ -80,9 +80,91 @@ impl Reference {
         })
     }
 
-    /// MD5 of the FASTA file as stored on disk (hex).
+    /// MD5 of the FASTA file as stored on disk (hex). Hashing a whole genome takes seconds,
+    /// once per process: every shard of a scattered run would repeat it, so the value is kept
+    /// in a [`DigestCache`] under the file's identity and reused while that is unchanged.
     pub fn file_md5(&self) -> Result<String> {
-        file_digest::<Md5>(&self.path)
+        let cache = DigestCache::from_env();
+        if let Some(md5) = cache.as_ref().and_then(|c| c.get(&self.path, "md5")) {
+            return Ok(md5);
+        }
+        let md5 = file_digest::<Md5>(&self.path)?;
+        if let Some(c) = cache {
+            c.put(&self.path, "md5", &md5);
+        }
+        Ok(md5)
+    }
+}
+
+/// File digests remembered across runs, one small file per (file, algorithm) under
+/// `$CALLVAR_DIGEST_CACHE`, else `$XDG_CACHE_HOME/callvar/digests`, else
+/// `~/.cache/callvar/digests` (`CALLVAR_DIGEST_CACHE=off` turns it off). An entry holds the
+/// file's identity: canonical path, device, inode, size, and modification and status-change
+/// times in nanoseconds; any write to the file, a replacement or a `touch` changes one of them,
+/// and an entry whose identity differs is ignored. The cache is best effort: one that cannot be
+/// read or written only costs the hashing.
+#[derive(Debug)]
+struct DigestCache {
+    dir: PathBuf,
+}
+
+impl DigestCache {
+    fn from_env() -> Option<DigestCache> {
+        let var = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let dir = match var("CALLVAR_DIGEST_CACHE") {
+            Some(d) if d.as_os_str() == "off" => return None,
+            Some(d) => d,
+            None => var("XDG_CACHE_HOME")
+                .or_else(|| var("HOME").map(|h| h.join(".cache")))?
+                .join("callvar/digests"),
+        };
+        Some(DigestCache { dir })
+    }
+
+    /// The identity line of `path` now, and the entry file that would hold its digest.
+    fn entry(&self, path: &Path, algorithm: &str) -> Option<(String, PathBuf)> {
+        use std::os::unix::fs::MetadataExt;
+        let canonical = path.canonicalize().ok()?;
+        let m = std::fs::metadata(&canonical).ok()?;
+        let identity = format!(
+            "{}\t{}\t{}\t{}\t{}\t{}.{:09}\t{}.{:09}",
+            algorithm,
+            canonical.to_str()?,
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec()
+        );
+        let name = hex(&Md5::digest(identity.as_bytes()));
+        Some((identity, self.dir.join(name)))
+    }
+
+    fn get(&self, path: &Path, algorithm: &str) -> Option<String> {
+        let (identity, file) = self.entry(path, algorithm)?;
+        let text = std::fs::read_to_string(file).ok()?;
+        let (stored, digest) = text.trim_end().split_once('\n')?;
+        let valid = digest.len() == 32 && digest.bytes().all(|b| b.is_ascii_hexdigit());
+        (stored == identity && valid).then(|| digest.to_string())
+    }
+
+    fn put(&self, path: &Path, algorithm: &str, digest: &str) {
+        let Some((identity, file)) = self.entry(path, algorithm) else {
+            return;
+        };
+        let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+        let written = std::fs::create_dir_all(&self.dir)
+            .and_then(|()| std::fs::write(&tmp, format!("{identity}\n{digest}\n")))
+            .and_then(|()| std::fs::rename(&tmp, &file));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
     }
 }
 
@@ -424,5 +506,38 @@ impl ContigCache {
                 .insert(contig.to_string(), RefWindow { start: 0, seq });
         }
         Ok(&self.seqs[contig])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_cache_returns_a_digest_only_while_the_file_is_unchanged() {
+        let dir = std::env::temp_dir().join(format!("callvar-digest-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("ref.fa");
+        std::fs::write(&file, ">c\nACGT\n").unwrap();
+        let cache = DigestCache {
+            dir: dir.join("cache"),
+        };
+        assert_eq!(cache.get(&file, "md5"), None);
+        let md5 = file_digest::<Md5>(&file).unwrap();
+        cache.put(&file, "md5", &md5);
+        assert_eq!(cache.get(&file, "md5").as_deref(), Some(md5.as_str()));
+        assert_eq!(cache.get(&file, "sha1"), None, "keyed by algorithm too");
+        // a rewrite of the same length changes the status-change time (and inode on rename)
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let replacement = dir.join("new.fa");
+        std::fs::write(&replacement, ">c\nACGA\n").unwrap();
+        std::fs::rename(&replacement, &file).unwrap();
+        assert_eq!(cache.get(&file, "md5"), None);
+        // a damaged entry is ignored, not trusted
+        let (_, entry) = cache.entry(&file, "md5").unwrap();
+        std::fs::write(&entry, "garbage").unwrap();
+        assert_eq!(cache.get(&file, "md5"), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
