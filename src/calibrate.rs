@@ -18,14 +18,12 @@ use crate::call::{self, pileup_chunk};
 use crate::candidates::Candidate;
 use crate::cli::PileupArgs;
 use crate::genotype::{self, genotype_alleles, GenotypeConfig, Ploidy};
-use crate::model::{
-    self, Calibration, CalibrationData, InputFile, Model, Prediction, ScorerHandle,
-};
+use crate::model::{self, Calibration, CalibrationData, Model, Prediction, ScorerHandle};
 use crate::ploidy::PloidyMap;
 use crate::reads::{Alignments, ReadSource};
 use crate::reference::{RefReader, Reference};
 use crate::region::{self, IntervalSet, Region, RegionProcessor};
-use crate::train::{file_name, per_sample, sha256_file, TruthLabels};
+use crate::train::{LabelledSamples, TruthLabels};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::io::Write;
@@ -33,22 +31,9 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct CalibrateArgs {
-    /// Reference FASTA; give once, or once per --reads.
-    #[arg(long = "ref", required = true, value_name = "REF.fa[.gz]")]
-    reference: Vec<PathBuf>,
-    /// Reads of a sample the model was not trained on (indexed BAM/CRAM); repeat for several
-    /// samples, fitted together.
-    #[arg(long, required = true, value_name = "BAM")]
-    reads: Vec<PathBuf>,
-    /// Truth VCF; give once, or once per --reads.
-    #[arg(long, required = true, value_name = "TRUTH.vcf.gz")]
-    truth: Vec<PathBuf>,
-    /// Confident-region BED (only sites inside it are labelled); once, or once per --reads.
-    #[arg(long, required = true, value_name = "CONF.bed")]
-    confident: Vec<PathBuf>,
-    /// Regions never to fit or measure on (reserved for evaluation); repeatable.
-    #[arg(long, value_name = "RESERVED.bed")]
-    exclude: Vec<PathBuf>,
+    /// Samples the model was not trained on, fitted together.
+    #[command(flatten)]
+    samples: LabelledSamples,
     /// Regions to use, samtools style, comma-separated (default: each confident BED).
     #[arg(long, value_name = "REGIONS")]
     regions: Option<String>,
@@ -358,14 +343,13 @@ fn label_sample(
     exclude: &IntervalSet,
     pool: &rayon::ThreadPool,
 ) -> Result<(Vec<ChunkSites>, Vec<String>)> {
-    let refs = per_sample(&a.reference, a.reads.len(), "ref")?;
-    let truths = per_sample(&a.truth, a.reads.len(), "truth")?;
-    let confs = per_sample(&a.confident, a.reads.len(), "confident")?;
-    let reference = Reference::open(refs[i])?;
+    let samples = a.samples.samples()?;
+    let files = &samples[i];
+    let reference = Reference::open(files.reference)?;
     let pileup = a.pileup.resolve(Some(&model.card));
-    let alignments = Alignments::open(&a.reads[i], &reference, pileup.read_filter())?;
-    let truth = TruthLabels::load(truths[i], &reference)?;
-    let conf_regions = region::read_bed_checked(confs[i], &reference.contigs)?;
+    let alignments = Alignments::open(files.reads, &reference, pileup.read_filter())?;
+    let truth = TruthLabels::load(files.truth, &reference)?;
+    let conf_regions = region::read_bed_checked(files.confident, &reference.contigs)?;
     let confident = IntervalSet::new(&conf_regions);
     let regions = match &a.regions {
         Some(r) => region::merge(
@@ -410,8 +394,8 @@ fn label_sample(
     if variants == 0 {
         bail!(
             "{}: no truth variant matched a candidate inside --confident {} and outside --exclude ({labelled} labelled sites)",
-            truths[i].display(),
-            confs[i].display()
+            files.truth.display(),
+            files.confident.display()
         );
     }
     let shown = regions
@@ -421,42 +405,9 @@ fn label_sample(
     Ok((out, shown))
 }
 
-/// The file records of the inputs, for the card.
-fn input_files(a: &CalibrateArgs) -> Result<Vec<InputFile>> {
-    let n = a.reads.len();
-    let mut inputs = Vec::new();
-    for (role, list) in [
-        ("reference", per_sample(&a.reference, n, "ref")?),
-        ("reads", a.reads.iter().collect()),
-        ("truth", per_sample(&a.truth, n, "truth")?),
-        ("confident", per_sample(&a.confident, n, "confident")?),
-    ] {
-        for (i, p) in list.into_iter().enumerate() {
-            inputs.push(InputFile {
-                role: role.into(),
-                sample: Some(i + 1),
-                file: file_name(p),
-                sha256: sha256_file(p)?,
-            });
-        }
-    }
-    for e in &a.exclude {
-        inputs.push(InputFile {
-            role: "exclude".into(),
-            sample: None,
-            file: file_name(e),
-            sha256: sha256_file(e)?,
-        });
-    }
-    Ok(inputs)
-}
-
 pub fn run(a: CalibrateArgs) -> Result<i32> {
     let model = Model::find(a.model.as_deref())?;
-    let mut excluded_regions = Vec::new();
-    for e in &a.exclude {
-        excluded_regions.extend(region::read_bed(e)?);
-    }
+    let excluded_regions = a.samples.excluded()?;
     let exclude = IntervalSet::new(&excluded_regions);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.threads as usize)
@@ -465,7 +416,7 @@ pub fn run(a: CalibrateArgs) -> Result<i32> {
     model::set_torch_threads(1);
     let mut chunk_sites: Vec<ChunkSites> = Vec::new();
     let mut regions: Vec<String> = Vec::new();
-    for i in 0..a.reads.len() {
+    for i in 0..a.samples.reads.len() {
         let (c, r) = label_sample(&a, i, &model, &exclude, &pool)?;
         chunk_sites.extend(c);
         regions.extend(r);
@@ -486,7 +437,7 @@ pub fn run(a: CalibrateArgs) -> Result<i32> {
     let mut report = format!(
         "{} labelled sites ({variant_sites} with a true variant) in {} samples; {excluded} candidates inside --exclude left out\n",
         sites.len(),
-        a.reads.len()
+        a.samples.reads.len()
     );
     let loss1 = log_loss(&sites, 1.0);
     let (t, label) = match &a.output {
@@ -496,7 +447,7 @@ pub fn run(a: CalibrateArgs) -> Result<i32> {
                 let wrong = before_errors(&sites);
                 bail!(
                     "{}: the fitted temperature ran to the bound of [{T_MIN}, {T_MAX}]: {wrong} of {} labelled sites have a wrong genotype, too few to calibrate on (use more, or harder, data)",
-                    a.reads.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "),
+                    a.samples.reads.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "),
                     sites.len()
                 );
             }
@@ -505,7 +456,7 @@ pub fn run(a: CalibrateArgs) -> Result<i32> {
                 method: "temperature".into(),
                 temperature: (fitted * 1e4).round() / 1e4,
                 fitted_on: CalibrationData {
-                    inputs: input_files(&a)?,
+                    inputs: a.samples.input_files()?,
                     regions,
                     excluded_regions: excluded_regions.iter().map(|r| r.to_string()).collect(),
                     sites: sites.len(),

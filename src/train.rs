@@ -29,23 +29,101 @@ use sha2::Sha256;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+/// The labelled samples that `train` and `calibrate` read: each sample's reads with its
+/// reference, truth VCF and confident regions, and regions reserved for evaluation.
 #[derive(Args)]
-pub struct TrainArgs {
+pub struct LabelledSamples {
     /// Reference FASTA; give once, or once per --reads.
     #[arg(long = "ref", required = true, value_name = "REF.fa[.gz]")]
     reference: Vec<PathBuf>,
-    /// Training reads (indexed BAM/CRAM); repeat for several samples.
+    /// Reads of a labelled sample (indexed BAM/CRAM); repeat for several samples.
     #[arg(long, required = true, value_name = "BAM")]
-    reads: Vec<PathBuf>,
+    pub reads: Vec<PathBuf>,
     /// Truth VCF; give once, or once per --reads.
     #[arg(long, required = true, value_name = "TRUTH.vcf.gz")]
     truth: Vec<PathBuf>,
     /// Confident-region BED (labels are trusted only inside it); once, or once per --reads.
     #[arg(long, required = true, value_name = "CONF.bed")]
     confident: Vec<PathBuf>,
-    /// Regions never to train on (reserved for evaluation); repeatable.
+    /// Regions never to use (reserved for evaluation); repeatable.
     #[arg(long, value_name = "RESERVED.bed")]
     exclude: Vec<PathBuf>,
+}
+
+/// One labelled sample's files.
+pub struct SampleFiles<'a> {
+    pub reference: &'a Path,
+    pub reads: &'a Path,
+    pub truth: &'a Path,
+    pub confident: &'a Path,
+}
+
+impl LabelledSamples {
+    /// Each sample's files, `--ref`, `--truth` and `--confident` given once or once per `--reads`.
+    pub fn samples(&self) -> Result<Vec<SampleFiles<'_>>> {
+        let n = self.reads.len();
+        let refs = per_sample(&self.reference, n, "ref")?;
+        let truths = per_sample(&self.truth, n, "truth")?;
+        let confs = per_sample(&self.confident, n, "confident")?;
+        Ok((0..n)
+            .map(|i| SampleFiles {
+                reference: refs[i],
+                reads: &self.reads[i],
+                truth: truths[i],
+                confident: confs[i],
+            })
+            .collect())
+    }
+
+    /// The `--exclude` regions.
+    pub fn excluded(&self) -> Result<Vec<Region>> {
+        let mut regions = Vec::new();
+        for e in &self.exclude {
+            regions.extend(region::read_bed(e)?);
+        }
+        Ok(regions)
+    }
+
+    /// The card's records of these inputs: file name and SHA-256, samples numbered from 1.
+    pub fn input_files(&self) -> Result<Vec<InputFile>> {
+        let mut inputs = Vec::new();
+        for (i, s) in self.samples()?.iter().enumerate() {
+            for (role, p) in [
+                ("reference", s.reference),
+                ("reads", s.reads),
+                ("truth", s.truth),
+                ("confident", s.confident),
+            ] {
+                inputs.push(InputFile {
+                    role: role.into(),
+                    sample: Some(i + 1),
+                    file: file_name(p),
+                    sha256: sha256_file(p)?,
+                });
+            }
+        }
+        for e in &self.exclude {
+            inputs.push(InputFile {
+                role: "exclude".into(),
+                sample: None,
+                file: file_name(e),
+                sha256: sha256_file(e)?,
+            });
+        }
+        Ok(inputs)
+    }
+
+    /// The truth files, for messages.
+    pub fn truth_names(&self) -> String {
+        let files: Vec<String> = self.truth.iter().map(|t| t.display().to_string()).collect();
+        files.join(", ")
+    }
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    samples: LabelledSamples,
     /// Output model directory (written: model.ot, card.json).
     #[arg(long, value_name = "models/NAME")]
     output: PathBuf,
@@ -259,7 +337,7 @@ impl RegionProcessor for Labeller<'_> {
     }
 }
 
-pub fn per_sample<'a>(v: &'a [PathBuf], n: usize, what: &str) -> Result<Vec<&'a PathBuf>> {
+fn per_sample<'a>(v: &'a [PathBuf], n: usize, what: &str) -> Result<Vec<&'a PathBuf>> {
     match v.len() {
         1 => Ok(vec![&v[0]; n]),
         k if k == n => Ok(v.iter().collect()),
@@ -267,12 +345,12 @@ pub fn per_sample<'a>(v: &'a [PathBuf], n: usize, what: &str) -> Result<Vec<&'a 
     }
 }
 
-pub fn sha256_file(p: &Path) -> Result<String> {
+fn sha256_file(p: &Path) -> Result<String> {
     file_digest::<Sha256>(p)
 }
 
 /// A path's file name: the card records no folder of this machine.
-pub fn file_name(p: &Path) -> String {
+fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|f| f.to_string_lossy().to_string())
         .unwrap_or_else(|| p.display().to_string())
@@ -305,14 +383,8 @@ fn portable_command_line(args: impl Iterator<Item = String>) -> String {
 }
 
 pub fn run(a: TrainArgs) -> Result<i32> {
-    let n = a.reads.len();
-    let refs = per_sample(&a.reference, n, "ref")?;
-    let truths = per_sample(&a.truth, n, "truth")?;
-    let confs = per_sample(&a.confident, n, "confident")?;
-    let mut excluded_regions = Vec::new();
-    for e in &a.exclude {
-        excluded_regions.extend(region::read_bed(e)?);
-    }
+    let samples = a.samples.samples()?;
+    let excluded_regions = a.samples.excluded()?;
     let exclude = IntervalSet::new(&excluded_regions);
     let settings = a.pileup.resolve(None);
     let candidates = settings.candidate_config();
@@ -321,15 +393,14 @@ pub fn run(a: TrainArgs) -> Result<i32> {
         .build()?;
     model::set_torch_threads(1);
     let (mut train, mut valid) = (Vec::new(), Vec::new());
-    let mut inputs = Vec::new();
     let (mut train_regions, mut validation_regions) = (Vec::new(), Vec::new());
-    for i in 0..n {
+    for (i, files) in samples.iter().enumerate() {
         // samples are numbered from 1 in the card's inputs and regions
-        let (s, reads) = (i + 1, &a.reads[i]);
-        let reference = Reference::open(refs[i])?;
+        let (s, reads) = (i + 1, files.reads);
+        let reference = Reference::open(files.reference)?;
         let alignments = Alignments::open(reads, &reference, settings.read_filter())?;
-        let truth = TruthLabels::load(truths[i], &reference)?;
-        let conf_regions = region::read_bed_checked(confs[i], &reference.contigs)?;
+        let truth = TruthLabels::load(files.truth, &reference)?;
+        let conf_regions = region::read_bed_checked(files.confident, &reference.contigs)?;
         let regions = region::merge(conf_regions.clone(), &reference.contigs);
         let sample = Sample {
             reference,
@@ -388,7 +459,7 @@ pub fn run(a: TrainArgs) -> Result<i32> {
             } else {
                 format!(
                     "no candidate inside --confident {} and outside --exclude ({x} refused inside --exclude)",
-                    confs[i].display()
+                    files.confident.display()
                 )
             };
             bail!("{}: nothing to train on: {why}", reads.display());
@@ -396,33 +467,13 @@ pub fn run(a: TrainArgs) -> Result<i32> {
         if matched == 0 {
             bail!(
                 "{}: no truth variant matched any candidate: {}",
-                truths[i].display(),
+                files.truth.display(),
                 sample.truth.no_match_reason(&sample.reference)
             );
         }
         train_regions.extend(sample.regions.iter().map(|r| format!("sample{s}:{r}")));
-        for (role, p) in [
-            ("reference", refs[i]),
-            ("reads", reads),
-            ("truth", truths[i]),
-            ("confident", confs[i]),
-        ] {
-            inputs.push(InputFile {
-                role: role.into(),
-                sample: Some(s),
-                file: file_name(p),
-                sha256: sha256_file(p)?,
-            });
-        }
     }
-    for e in &a.exclude {
-        inputs.push(InputFile {
-            role: "exclude".into(),
-            sample: None,
-            file: file_name(e),
-            sha256: sha256_file(e)?,
-        });
-    }
+    let inputs = a.samples.input_files()?;
     let count = |v: &[Example], k: u8| v.iter().filter(|e| e.label == k).count();
     let counts = [0, 1, 2].map(|k| count(&train, k));
     eprintln!(
@@ -444,10 +495,9 @@ pub fn run(a: TrainArgs) -> Result<i32> {
         bail!("no validation examples: no candidate lies in a held-out chunk ({held_out}); lower --validation-every or --chunk-size");
     }
     if let Some(k) = counts.iter().position(|&c| c == train.len()) {
-        let files: Vec<String> = a.truth.iter().map(|t| t.display().to_string()).collect();
         bail!(
             "{}: all {} training examples are labelled {k} copies: a model needs at least two classes",
-            files.join(", "),
+            a.samples.truth_names(),
             train.len()
         );
     }
