@@ -35,7 +35,8 @@ import json, sys
 m = json.load(sys.stdin); sample, caller = sys.argv[1:]
 for stratum, v in [("all", m)] + sorted(m.get("strata", {}).items()):
     s, i = v["SNP"], v["INDEL"]
-    print(f"{sample:<10} {caller:<10} {stratum:<9} {s[\"tp\"]:>6} {s[\"fn\"]:>6} {s[\"fp\"]:>6} {s[\"precision\"]:>7.4f} {s[\"f1\"]:>7.4f} {i[\"precision\"]:>7.4f} {i[\"recall\"]:>7.4f} {i[\"f1\"]:>7.4f}")
+    row = [s["tp"], s["fn"], s["fp"], s["precision"], s["f1"], i["precision"], i["recall"], i["f1"]]
+    print("%-10s %-10s %-9s %6d %6d %6d %7.4f %7.4f %7.4f %7.4f %7.4f" % (sample, caller, stratum, *row))
 ' "$sample" "$caller"
   done
 done

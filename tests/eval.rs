@@ -486,3 +486,32 @@ fn freebayes_complex_record_matches_its_three_truth_records() {
         ["9074791", "9074807", "9074832"]
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    // like `callvar eval … | head -0`: the reader is gone before eval writes its table
+    let d = dir("closed_stdout");
+    let truth = write_vcf(&d, "truth.vcf", &TRUTH);
+    let mut child = Command::new(BIN)
+        .args([
+            "eval",
+            "--ref",
+            &td("ref.fa.gz"),
+            "--truth",
+            &truth,
+            "--calls",
+            &truth,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "status {:?}", o.status);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "",
+        "no message, no panic"
+    );
+}

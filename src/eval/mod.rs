@@ -25,6 +25,7 @@ use clap::Args;
 use matching::{match_contig, Allele, Var};
 use metrics::{metrics, CurvePoint, Report, Status, VarType};
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -555,11 +556,15 @@ pub fn run(a: EvalArgs) -> Result<i32> {
         let written = f.write(html::render(&ev, &meta).as_bytes())?;
         crate::side_output::commit(vec![written])?;
     }
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&ev.report)?);
+    // written, not printed: a closed stdout (`eval … | head -1`) is an error main ends quietly
+    let text = if a.json {
+        serde_json::to_string_pretty(&ev.report)? + "\n"
     } else {
-        print!("{}", report::table(&ev.report));
-    }
+        report::table(&ev.report)
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
     let failed = gate.map_or_else(Vec::new, |g| report::gate_failures(&ev.report, &g));
     if !failed.is_empty() {
         eprintln!("callvar eval: gate not met: {}", failed.join("; "));
