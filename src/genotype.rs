@@ -217,6 +217,8 @@ pub struct Call {
     pub reference: String,
     pub alts: Vec<String>,
     pub genotype: Genotype,
+    /// The call's confidence tier and the features it was decided from.
+    pub review: crate::tiers::Review,
 }
 
 #[cfg(test)]
