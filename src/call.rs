@@ -239,7 +239,10 @@ impl RegionProcessor for Caller<'_> {
             let (reads, refw) = src.fetch(chunk, refr, REF_MARGIN)?;
             let depth = measure.then(|| reads::coverage(&reads, chunk.start.0, chunk.end.0));
             let cfg = &self.settings.candidates;
-            Ok((pileup_reads(chunk, &reads, refw, cfg, self.gvcf, true), depth))
+            Ok((
+                pileup_reads(chunk, &reads, refw, cfg, self.gvcf, true),
+                depth,
+            ))
         })?;
         let tensors: Vec<&PileupTensor> = p.sites.iter().flat_map(|(_, t)| t.iter()).collect();
         let preds = timed(&t.model_ns, || scorer.predict(&tensors))?;

@@ -80,11 +80,15 @@ pub fn context(
         }
     }
     SiteContext {
-        repeat: repeat_span(refw, site_lo, if cand.alts.iter().any(|a| a.is_indel()) {
-            site_hi
-        } else {
-            cand.pos.0 + 1
-        }),
+        repeat: repeat_span(
+            refw,
+            site_lo,
+            if cand.alts.iter().any(|a| a.is_indel()) {
+                site_hi
+            } else {
+                cand.pos.0 + 1
+            },
+        ),
         mean_mapq: mapq_sum / n,
         low_mapq: low as f32 / n,
         alt_mismatch: if aligned == 0 {
@@ -186,7 +190,12 @@ pub fn fisher_strand(t: [[u32; 2]; 2]) -> f32 {
         .filter(|&l| l <= observed + 1e-7)
         .map(f64::exp)
         .sum();
-    ((-10.0 * p.clamp(1e-20, 1.0).log10()) as f32).clamp(0.0, 200.0)
+    let phred = -10.0 * p.clamp(1e-20, 1.0).log10();
+    if phred > 1e-6 {
+        (phred as f32).min(200.0)
+    } else {
+        0.0
+    }
 }
 
 /// The tier rule's thresholds (see the module docs).
@@ -215,16 +224,16 @@ pub struct Rule {
 
 /// The thresholds in use, chosen on the calibration samples by `benches/tiers.sh`.
 pub const RULE: Rule = Rule {
-    tier1_min_gq: 20,
-    tier3_below_gq: 10,
-    max_repeat: 12,
-    min_mean_mapq: 40.0,
-    max_low_mapq: 0.2,
-    max_alt_mismatch: 2.0,
-    depth_ratio: (0.4, 1.8),
-    het_balance: (0.25, 0.75),
+    tier1_min_gq: 12,
+    tier3_below_gq: 5,
+    max_repeat: 40,
+    min_mean_mapq: 50.0,
+    max_low_mapq: 0.1,
+    max_alt_mismatch: 4.0,
+    depth_ratio: (0.0, 1.8),
+    het_balance: (0.2, 0.85),
     max_strand: 40.0,
-    tier3_flags: 2,
+    tier3_flags: 1,
 };
 
 /// A context feature out of its range.
@@ -266,7 +275,13 @@ pub struct Review {
 
 impl Rule {
     /// The flags a call raises.
-    pub fn flags(&self, ctx: &SiteContext, depth_ratio: f32, balance: Option<f32>, strand: f32) -> Vec<Flag> {
+    pub fn flags(
+        &self,
+        ctx: &SiteContext,
+        depth_ratio: f32,
+        balance: Option<f32>,
+        strand: f32,
+    ) -> Vec<Flag> {
         let mut f = Vec::new();
         if ctx.repeat > self.max_repeat {
             f.push(Flag::Repeat);
@@ -291,8 +306,7 @@ impl Rule {
 
     /// The tier of a call with FILTER `filter`, GQ `gq` and `flags`.
     pub fn tier(&self, filter: Filter, gq: u32, flags: &[Flag]) -> u8 {
-        if filter != Filter::Pass || gq < self.tier3_below_gq || flags.len() >= self.tier3_flags
-        {
+        if filter != Filter::Pass || gq < self.tier3_below_gq || flags.len() >= self.tier3_flags {
             3
         } else if gq >= self.tier1_min_gq && flags.is_empty() {
             1
@@ -422,4 +436,96 @@ fn median_of(hist: &[u64]) -> f64 {
         0.0
     };
     (nth((n - 1) / 2) + nth(n / 2)) / 2.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean() -> SiteContext {
+        SiteContext {
+            repeat: 3,
+            mean_mapq: 60.0,
+            low_mapq: 0.0,
+            alt_mismatch: 0.5,
+            strands: [[10, 10], [10, 10]],
+        }
+    }
+
+    #[test]
+    fn tier_rule_uses_gq_filter_and_flags() {
+        let r = RULE;
+        assert_eq!(r.tier(Filter::Pass, r.tier1_min_gq, &[]), 1);
+        assert_eq!(r.tier(Filter::Pass, r.tier1_min_gq - 1, &[]), 2);
+        assert_eq!(r.tier(Filter::Pass, r.tier3_below_gq, &[]), 2);
+        assert_eq!(r.tier(Filter::Pass, r.tier3_below_gq - 1, &[]), 3);
+        assert_eq!(r.tier(Filter::Pass, 99, &[Flag::Mapq]), 3);
+        assert_eq!(r.tier(Filter::RefCall, 99, &[]), 3);
+        assert_eq!(r.tier(Filter::LowQual, 99, &[]), 3);
+    }
+
+    #[test]
+    fn each_feature_out_of_range_raises_its_flag() {
+        let r = RULE;
+        assert!(r.flags(&clean(), 1.0, Some(0.5), 0.0).is_empty());
+        let with = |f: &dyn Fn(&mut SiteContext)| {
+            let mut c = clean();
+            f(&mut c);
+            r.flags(&c, 1.0, Some(0.5), 0.0)
+        };
+        assert_eq!(with(&|c| c.repeat = r.max_repeat + 1), [Flag::Repeat]);
+        assert_eq!(with(&|c| c.mean_mapq = r.min_mean_mapq - 1.0), [Flag::Mapq]);
+        assert_eq!(with(&|c| c.low_mapq = r.max_low_mapq + 0.01), [Flag::Mapq]);
+        assert_eq!(
+            with(&|c| c.alt_mismatch = r.max_alt_mismatch + 0.1),
+            [Flag::Mismatch]
+        );
+        assert_eq!(
+            r.flags(&clean(), r.depth_ratio.1 + 0.1, None, 0.0),
+            [Flag::Depth]
+        );
+        assert_eq!(
+            r.flags(&clean(), 1.0, Some(r.het_balance.0 - 0.01), 0.0),
+            [Flag::Balance]
+        );
+        assert_eq!(
+            r.flags(&clean(), 1.0, None, r.max_strand + 1.0),
+            [Flag::Strand]
+        );
+    }
+
+    #[test]
+    fn repeats_are_measured_around_the_site() {
+        let w = |s: &[u8]| RefWindow {
+            start: 100,
+            seq: s.to_vec(),
+        };
+        // ACG then 9 T then GCA: a SNV inside the run is in a 9 bp repeat
+        let hp = w(b"ACGTTTTTTTTTGCA");
+        assert_eq!(repeat_span(&hp, 106, 107), 9);
+        // CA repeated 5 times (10 bp) after G
+        let tr = w(b"GCACACACACAGTTG");
+        assert_eq!(repeat_span(&tr, 101, 102), 10);
+        // no unit repeats twice: only 2 bp pairs such as nothing at all
+        let none = w(b"ACGTGCATGACTAGC");
+        assert!(repeat_span(&none, 107, 108) <= 2);
+    }
+
+    #[test]
+    fn fisher_strand_matches_known_values() {
+        assert_eq!(fisher_strand([[10, 10], [10, 10]]), 0.0);
+        assert_eq!(fisher_strand([[0, 0], [0, 0]]), 0.0);
+        // [[10, 10], [20, 0]]: two-sided p = 0.000436 (R fisher.test), Phred 33.6
+        assert!((fisher_strand([[10, 10], [20, 0]]) - 33.6).abs() < 0.1);
+    }
+
+    #[test]
+    fn median_of_a_depth_histogram() {
+        assert_eq!(median_of(&[]), 0.0);
+        assert_eq!(median_of(&[0, 0, 3]), 2.0);
+        // depths 1, 2, 2, 5: median (2 + 2) / 2
+        assert_eq!(median_of(&[0, 1, 2, 0, 0, 1]), 2.0);
+        // depths 1, 3: 2
+        assert_eq!(median_of(&[0, 1, 0, 1]), 2.0);
+    }
 }

@@ -328,13 +328,23 @@ fn review_info(r: &crate::tiers::Review) -> vcf::variant::record_buf::Info {
     let mut v: Vec<(String, Option<IValue>)> =
         vec![("TIER".into(), Some(IValue::Integer(r.tier.into())))];
     if !r.flags.is_empty() {
-        let flags = r.flags.iter().map(|f| Some(f.as_str().to_string())).collect();
-        v.push(("TIER_FLAGS".into(), Some(IValue::Array(Array::String(flags)))));
+        let flags = r
+            .flags
+            .iter()
+            .map(|f| Some(f.as_str().to_string()))
+            .collect();
+        v.push((
+            "TIER_FLAGS".into(),
+            Some(IValue::Array(Array::String(flags))),
+        ));
     }
     v.push(("RPT".into(), Some(IValue::Integer(c.repeat as i32))));
     v.push(("MQ".into(), Some(IValue::Float(rounded(c.mean_mapq, 1)))));
     v.push(("MQ20".into(), Some(IValue::Float(rounded(c.low_mapq, 3)))));
-    v.push(("AMM".into(), Some(IValue::Float(rounded(c.alt_mismatch, 2)))));
+    v.push((
+        "AMM".into(),
+        Some(IValue::Float(rounded(c.alt_mismatch, 2))),
+    ));
     v.push(("DPR".into(), Some(IValue::Float(rounded(r.depth_ratio, 2)))));
     if let Some(ab) = r.balance {
         v.push(("AB".into(), Some(IValue::Float(rounded(ab, 3)))));
