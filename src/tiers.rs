@@ -371,51 +371,73 @@ pub fn review(cand: &Candidate, g: &Genotype, context: SiteContext, median: f64)
     }
 }
 
-/// Windows sampled for [`median_depth`], and their length.
-const DEPTH_WINDOWS: usize = 64;
+/// Windows of this length are sampled for [`median_depth`] ...
 const DEPTH_WINDOW_BP: u64 = 1000;
+/// ... on a grid whose step starts at the genome length (of the contigs holding reads) over
+/// this, and halves until this many windows hold reads ...
+const DEPTH_GRID: u64 = 128;
+const DEPTH_MIN_WINDOWS: usize = 16;
+/// ... or the step reaches this.
+const DEPTH_MIN_STEP: u64 = 10_000;
 
 /// The sample's median depth: the median, over the bases with any read, of the depth of
-/// filter-passing reads in [`DEPTH_WINDOWS`] windows of 1 kb at the middle of index
-/// windows holding reads, spread evenly over all of them. It depends on the reads file and
-/// its index only (not on `--regions`, `--threads`, `--chunk-size` or shards), so every
-/// shard of a run uses the same value. 0 when the index shows no reads.
+/// filter-passing reads in 1 kb windows at every multiple of a step along the contigs that
+/// hold reads. The step starts at their total length / 128 and halves (down to 10 kb) until
+/// at least 16 windows hold reads, so a whole genome is sampled at about 128 places and a
+/// slice at 10 kb intervals. The grid depends on the contig lengths only and the index
+/// only tells which windows cannot hold reads (skipped: fetching them would add nothing), so
+/// the value is the same for a BAM and its CRAM and whatever `--regions`, `--threads`,
+/// `--chunk-size` or shard: every shard of a run uses the same value. 0 when no read.
 pub fn median_depth(alignments: &Alignments, reference: &Reference) -> Result<f64> {
-    let windows = crate::shards::read_windows(&alignments.path, &alignments.index)?;
-    if windows.is_empty() {
+    let pieces = crate::shards::read_windows(&alignments.path, &alignments.index)?;
+    let contigs: Vec<(String, u64)> = reference
+        .contigs
+        .iter()
+        .filter(|(name, _)| pieces.iter().any(|p| &p.0 == name))
+        .cloned()
+        .collect();
+    let total: u64 = contigs.iter().map(|c| c.1).sum();
+    if total == 0 {
         return Ok(0.0);
     }
     let mut quiet = alignments.clone();
     quiet.counters = Default::default();
     let mut src = quiet.reader()?;
     let refr = reference.reader()?;
-    let picks = DEPTH_WINDOWS.min(windows.len());
-    let mut hist: Vec<u64> = Vec::new();
-    for k in 0..picks {
-        let (contig, s, e) = &windows[k * windows.len() / picks];
-        let mid = (s + e) / 2;
-        let len = reference.contig_len(contig).unwrap_or(0);
-        let start = mid.saturating_sub(DEPTH_WINDOW_BP / 2);
-        let end = (start + DEPTH_WINDOW_BP).min(len);
-        if start >= end {
-            continue;
-        }
-        let r = Region {
-            contig: contig.clone(),
-            start: Pos0(start),
-            end: Pos0(end),
-        };
-        let (reads, _) = src.fetch(&r, &refr, 0)?;
-        for d in crate::reads::coverage(&reads, start, end) {
-            if d > 0 {
-                if hist.len() <= d as usize {
-                    hist.resize(d as usize + 1, 0);
+    let mut step = (total / DEPTH_GRID).max(DEPTH_MIN_STEP);
+    loop {
+        let mut hist: Vec<u64> = Vec::new();
+        let mut with_reads = 0;
+        for (contig, len) in &contigs {
+            for start in (0..*len).step_by(step as usize) {
+                let end = (start + DEPTH_WINDOW_BP).min(*len);
+                let may_hold = pieces
+                    .iter()
+                    .any(|(c, s, e)| c == contig && *s < end && *e > start);
+                if !may_hold {
+                    continue;
                 }
-                hist[d as usize] += 1;
+                let r = Region {
+                    contig: contig.clone(),
+                    start: Pos0(start),
+                    end: Pos0(end),
+                };
+                let (reads, _) = src.fetch(&r, &refr, 0)?;
+                let depth = crate::reads::coverage(&reads, start, end);
+                with_reads += usize::from(depth.iter().any(|&d| d > 0));
+                for d in depth.into_iter().filter(|&d| d > 0) {
+                    if hist.len() <= d as usize {
+                        hist.resize(d as usize + 1, 0);
+                    }
+                    hist[d as usize] += 1;
+                }
             }
         }
+        if with_reads >= DEPTH_MIN_WINDOWS || step <= DEPTH_MIN_STEP {
+            return Ok(median_of(&hist));
+        }
+        step = (step / 2).max(DEPTH_MIN_STEP);
     }
-    Ok(median_of(&hist))
 }
 
 /// The median of a histogram (`hist[d]` = bases at depth `d`); the mean of the two middle
