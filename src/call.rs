@@ -1,10 +1,12 @@
 //! `callvar call`: wires the stages together for one run. Each chunk of the genome goes
 //! reads → [`Candidate`]s → [`PileupTensor`]s → [`Prediction`]s → [`Call`]s inside one
-//! worker; the region engine runs chunks in parallel and hands calls to the VCF writer in
-//! genome order, and, with `--gvcf`, reference blocks to the gVCF writer. With
-//! `--clinical-regions` or `--report` the worker also measures each chunk's depth of
-//! filter-passing reads ([`crate::clinical`], [`crate::report`]); the run's side outputs
-//! (not-callable BED, report, manifest) are committed together with the VCF.
+//! worker, each call with its confidence tier from the site's context ([`crate::tiers`], the
+//! sample's median depth measured once before the chunks); the region engine runs chunks in
+//! parallel and hands calls to the VCF writer in genome order, and, with `--gvcf`, reference
+//! blocks to the gVCF writer. With `--clinical-regions` or `--report` the worker also
+//! measures each chunk's depth of filter-passing reads ([`crate::clinical`],
+//! [`crate::report`]); the run's side outputs (not-callable BED, report, manifest) are
+//! committed together with the VCF.
 use crate::candidates::{self, Candidate, CandidateConfig};
 use crate::clinical::{self, ChunkClinical, Gates};
 use crate::deliver::{Delivery, Extras, RunFacts};

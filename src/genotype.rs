@@ -210,7 +210,7 @@ fn diploid_alts(genotypes: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// A finished call: the candidate, its VCF alleles and its genotype.
+/// A finished call: the candidate, its VCF alleles, its genotype and its confidence tier.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Call {
     pub candidate: crate::candidates::Candidate,

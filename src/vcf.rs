@@ -1,6 +1,7 @@
 //! VCF output (noodles-vcf): the header with full provenance (callvar version, command line,
-//! reference path and MD5, model name, version, SHA-256 and calibration), one record per
-//! [`Call`] (diploid or haploid GT), and the output discipline: `-` is plain VCF on stdout;
+//! reference path and MD5, model name, version, SHA-256 and calibration, the median depth
+//! and the tier rule), one record per [`Call`] (diploid or haploid GT; INFO: its tier and
+//! the context features behind it), and the output discipline: `-` is plain VCF on stdout;
 //! `*.vcf.gz` is BGZF with a `.tbi` beside it; files are written under a temporary name and
 //! renamed only when complete.
 use crate::genotype::{Call, Ploidy};
