@@ -318,7 +318,7 @@ impl Rule {
     /// The rule in words, for the VCF header.
     pub fn describe(&self) -> String {
         format!(
-            "Tier 1 = PASS, GQ>={} and no flag; Tier 3 = not PASS, GQ<{} or >={} flags; Tier 2 = the rest. Flags: repeat (RPT>{}), mapq (MQ<{} or MQ20>{}), mismatch (AMM>{}), depth (DPR<{} or >{}), balance (het AB<{} or >{}), strand (FS>{})",
+            "Tier 1 = PASS, GQ>={} and no flag; Tier 3 = not PASS, GQ<{} or >={} flags; Tier 2 = the rest. Flags: repeat (RPT>{}), mapq (MQ<{} or MQ20>{}), mismatch (AMM>{}), depth ({}), balance (het AB<{} or >{}), strand (FS>{})",
             self.tier1_min_gq,
             self.tier3_below_gq,
             self.tier3_flags,
@@ -326,8 +326,11 @@ impl Rule {
             self.min_mean_mapq,
             self.max_low_mapq,
             self.max_alt_mismatch,
-            self.depth_ratio.0,
-            self.depth_ratio.1,
+            if self.depth_ratio.0 > 0.0 {
+                format!("DPR<{} or >{}", self.depth_ratio.0, self.depth_ratio.1)
+            } else {
+                format!("DPR>{}", self.depth_ratio.1)
+            },
             self.het_balance.0,
             self.het_balance.1,
             self.max_strand,
