@@ -545,6 +545,41 @@ mod tests {
     }
 
     #[test]
+    fn review_measures_balance_and_depth_ratio() {
+        let cand = Candidate {
+            contig: "c".into(),
+            pos: Pos0(10),
+            alts: vec![crate::realign::AltAllele::Snv(b'T')],
+            depth: 60,
+            allele_depths: vec![50, 10],
+        };
+        let g = Genotype {
+            ploidy: Ploidy::Diploid,
+            alleles: vec![0, 1],
+            qual: 30.0,
+            gq: 30,
+            pl: vec![30, 0, 40],
+            filter: Filter::Pass,
+            posteriors: vec![0.001, 0.998, 0.001],
+            looks_het: false,
+        };
+        // 10 of 60 reads: a skewed heterozygote, at twice the median depth
+        let r = review(&cand, &g, clean(), 30.0);
+        assert!((r.balance.unwrap() - 10.0 / 60.0).abs() < 1e-6);
+        assert_eq!(r.depth_ratio, 2.0);
+        assert_eq!(r.flags, [Flag::Depth, Flag::Balance]);
+        assert_eq!(r.tier, 3);
+        // unknown median: no depth flag; a homozygous genotype has no balance
+        let hom = Genotype {
+            alleles: vec![1, 1],
+            ..g
+        };
+        let r = review(&cand, &hom, clean(), 0.0);
+        assert_eq!((r.depth_ratio, r.balance), (1.0, None));
+        assert_eq!((r.flags.len(), r.tier), (0, 1));
+    }
+
+    #[test]
     fn median_of_a_depth_histogram() {
         assert_eq!(median_of(&[]), 0.0);
         assert_eq!(median_of(&[0, 0, 3]), 2.0);
