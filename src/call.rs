@@ -1,10 +1,12 @@
 //! `callvar call`: wires the stages together for one run. Each chunk of the genome goes
 //! reads → [`Candidate`]s → [`PileupTensor`]s → [`Prediction`]s → [`Call`]s inside one
-//! worker; the region engine runs chunks in parallel and hands calls to the VCF writer in
-//! genome order, and, with `--gvcf`, reference blocks to the gVCF writer. With
-//! `--clinical-regions` or `--report` the worker also measures each chunk's depth of
-//! filter-passing reads ([`crate::clinical`], [`crate::report`]); the run's side outputs
-//! (not-callable BED, report, manifest) are committed together with the VCF.
+//! worker, each call with its confidence tier from the site's context ([`crate::tiers`], the
+//! sample's median depth measured once before the chunks); the region engine runs chunks in
+//! parallel and hands calls to the VCF writer in genome order, and, with `--gvcf`, reference
+//! blocks to the gVCF writer. With `--clinical-regions` or `--report` the worker also
+//! measures each chunk's depth of filter-passing reads ([`crate::clinical`],
+//! [`crate::report`]); the run's side outputs (not-callable BED, report, manifest) are
+//! committed together with the VCF.
 use crate::candidates::{self, Candidate, CandidateConfig};
 use crate::clinical::{self, ChunkClinical, Gates};
 use crate::deliver::{Delivery, Extras, RunFacts};
@@ -18,6 +20,7 @@ use crate::reference::{RefReader, RefWindow, Reference};
 use crate::region::{self, Region, RegionProcessor};
 use crate::side_output;
 use crate::tensor::{self, PileupTensor, WIDTH};
+use crate::tiers::{self, SiteContext};
 use crate::vcf::{self, Provenance, VcfWriter};
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
@@ -27,12 +30,14 @@ use std::time::Instant;
 /// Reference bases fetched beyond a chunk's reads, for tensor columns and indel alleles.
 const REF_MARGIN: u64 = WIDTH as u64 + 64;
 
-/// A chunk's candidates with their tensors (one per alternate allele, in ALT order), and
-/// per-position reference evidence when a gVCF is wanted.
+/// A chunk's candidates with their tensors (one per alternate allele, in ALT order),
+/// per-position reference evidence when a gVCF is wanted, and each site's context for its
+/// tier when calling.
 pub struct Pileup {
     pub refw: RefWindow,
     pub sites: Vec<(Candidate, Vec<PileupTensor>)>,
     pub evidence: Vec<gvcf::Evidence>,
+    pub contexts: Vec<SiteContext>,
 }
 
 /// Reads a chunk and builds every candidate's tensors: the shared front half of `call` and
@@ -45,7 +50,7 @@ pub fn pileup_chunk(
     with_evidence: bool,
 ) -> Result<Pileup> {
     let (reads, refw) = src.fetch(chunk, refr, REF_MARGIN)?;
-    Ok(pileup_reads(chunk, &reads, refw, cfg, with_evidence))
+    Ok(pileup_reads(chunk, &reads, refw, cfg, with_evidence, false))
 }
 
 /// The candidates and tensors of a chunk whose reads are fetched (see [`pileup_chunk`]).
@@ -55,12 +60,14 @@ fn pileup_reads(
     refw: RefWindow,
     cfg: &CandidateConfig,
     with_evidence: bool,
+    with_context: bool,
 ) -> Pileup {
     let evidence = if with_evidence {
         gvcf::evidence(chunk, reads, &refw, cfg.min_base_qual)
     } else {
         Vec::new()
     };
+    let mut contexts = Vec::new();
     let sites = candidates::find(chunk, reads, &refw, cfg)
         .into_iter()
         .map(|(c, supports)| {
@@ -68,6 +75,15 @@ fn pileup_reads(
             let tensors = (0..c.alts.len())
                 .map(|k| tensor::build(&c, k, reads, &rows, &refw))
                 .collect();
+            if with_context {
+                contexts.push(tiers::context(
+                    &c,
+                    &supports,
+                    reads,
+                    &refw,
+                    cfg.min_base_qual,
+                ));
+            }
             (c, tensors)
         })
         .collect();
@@ -75,6 +91,7 @@ fn pileup_reads(
         refw,
         sites,
         evidence,
+        contexts,
     }
 }
 
@@ -100,26 +117,32 @@ pub fn genotypes(
     out
 }
 
-/// Turns a chunk's pileup and predictions (one per tensor, in order) into calls.
-pub fn calls_from(
+/// Turns a chunk's pileup (with its sites' contexts) and predictions (one per tensor, in
+/// order) into calls with their tiers, `median` being the sample's median depth.
+fn calls_from(
     sites: Vec<(Candidate, Vec<PileupTensor>)>,
+    contexts: Vec<SiteContext>,
     refw: &RefWindow,
     preds: &[Prediction],
     ploidy: &PloidyMap,
     cfg: &GenotypeConfig,
+    median: f64,
 ) -> Vec<Call> {
     let cands: Vec<&Candidate> = sites.iter().map(|(c, _)| c).collect();
     let gts = genotypes(&cands, preds, ploidy, cfg);
     sites
         .into_iter()
         .zip(gts)
-        .map(|((cand, _), genotype)| {
+        .zip(contexts)
+        .map(|(((cand, _), genotype), context)| {
             let (reference, alts) = cand.vcf_alleles(refw);
+            let review = tiers::review(&cand, &genotype, context, median);
             Call {
                 genotype,
                 candidate: cand,
                 reference,
                 alts,
+                review,
             }
         })
         .collect()
@@ -158,6 +181,8 @@ struct Caller<'a> {
     clinical: Option<(&'a Gates, Alignments)>,
     /// Count each chunk's depth histogram for the report.
     depth_hist: bool,
+    /// The sample's median depth, for the tiers' depth ratio.
+    median_depth: f64,
 }
 
 /// What one chunk yields: its calls and, when a gVCF is written, its reference blocks and
@@ -216,7 +241,10 @@ impl RegionProcessor for Caller<'_> {
             let (reads, refw) = src.fetch(chunk, refr, REF_MARGIN)?;
             let depth = measure.then(|| reads::coverage(&reads, chunk.start.0, chunk.end.0));
             let cfg = &self.settings.candidates;
-            Ok((pileup_reads(chunk, &reads, refw, cfg, self.gvcf), depth))
+            Ok((
+                pileup_reads(chunk, &reads, refw, cfg, self.gvcf, true),
+                depth,
+            ))
         })?;
         let tensors: Vec<&PileupTensor> = p.sites.iter().flat_map(|(_, t)| t.iter()).collect();
         let preds = timed(&t.model_ns, || scorer.predict(&tensors))?;
@@ -242,7 +270,21 @@ impl Caller<'_> {
             min_qual: self.settings.min_qual,
             temperature: self.model.card.temperature(),
         };
-        let calls = calls_from(p.sites, &p.refw, preds, &self.settings.ploidy, &cfg);
+        let Pileup {
+            refw,
+            sites,
+            evidence,
+            contexts,
+        } = p;
+        let calls = calls_from(
+            sites,
+            contexts,
+            &refw,
+            preds,
+            &self.settings.ploidy,
+            &cfg,
+            self.median_depth,
+        );
         if !self.gvcf {
             return Ok(ChunkCalls {
                 calls,
@@ -262,12 +304,12 @@ impl Caller<'_> {
             .haploid_spans(&chunk.contig, chunk.start.0, chunk.end.0);
         let blocks = gvcf::blocks(
             chunk,
-            &p.evidence,
+            &evidence,
             &spans,
             &self.settings.gvcf_bands,
             &haploid,
         );
-        let seq = p.refw.slice(chunk.start.0, chunk.end.0);
+        let seq = refw.slice(chunk.start.0, chunk.end.0);
         Ok(ChunkCalls {
             calls,
             blocks,
@@ -386,6 +428,9 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
         .collect::<Vec<_>>()
         .join(",");
     model::set_torch_threads(1);
+    let t_median = Instant::now();
+    let median_depth = tiers::median_depth(job.alignments, job.reference)?;
+    let median_s = t_median.elapsed().as_secs_f64();
     let provenance = Provenance {
         sample: job.sample.clone(),
         command_line: job.command_line.clone(),
@@ -399,6 +444,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
         contigs: job.reference.contigs.clone(),
         regions: job.regions.clone(),
         chunk_size: settings.chunk_size,
+        median_depth,
     };
     let chunks = region::chunks(&job.regions, settings.chunk_size);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -446,6 +492,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             .gates()
             .map(|g| (g, clinical::without_mapq_floor(job.alignments))),
         depth_hist: delivery.wants_depth_histogram(),
+        median_depth,
     };
     let mut writer = VcfWriter::create(job.output, header(false)?, false)?;
     let mut gwriter = match job.gvcf_output {
@@ -522,6 +569,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             ("write", write_ns as f64 / 1e9),
         ],
         steps: vec![
+            ("median depth", median_s),
             ("manifest inputs", inputs_s),
             ("side outputs+commit", side_s),
         ],

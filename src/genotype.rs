@@ -210,13 +210,15 @@ fn diploid_alts(genotypes: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// A finished call: the candidate, its VCF alleles and its genotype.
+/// A finished call: the candidate, its VCF alleles, its genotype and its confidence tier.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Call {
     pub candidate: crate::candidates::Candidate,
     pub reference: String,
     pub alts: Vec<String>,
     pub genotype: Genotype,
+    /// The call's confidence tier and the features it was decided from.
+    pub review: crate::tiers::Review,
 }
 
 #[cfg(test)]

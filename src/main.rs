@@ -26,6 +26,7 @@ mod report;
 mod shards;
 mod side_output;
 mod tensor;
+mod tiers;
 mod train;
 mod vcf;
 mod version;

@@ -243,6 +243,17 @@ pub fn run(job: PlanJob) -> Result<PlanSummary> {
     })
 }
 
+/// The windows of the index of `reads` that hold alignment data, in index order: (contig,
+/// start, end). The sample's median depth is measured in a few of them
+/// ([`crate::tiers::median_depth`]).
+pub fn read_windows(reads: &Path, index: &Path) -> Result<Vec<(String, u64, u64)>> {
+    Ok(index_pieces(reads, index)?
+        .into_iter()
+        .filter(|p| p.bytes > 0.0 && p.end > p.start)
+        .map(|p| (p.contig, p.start, p.end))
+        .collect())
+}
+
 /// Alignment data over `[start, end)` of a contig: `bytes` spread evenly over its bases.
 #[derive(Clone, Debug, PartialEq)]
 struct Piece {

@@ -1,6 +1,7 @@
 //! VCF output (noodles-vcf): the header with full provenance (callvar version, command line,
-//! reference path and MD5, model name, version, SHA-256 and calibration), one record per
-//! [`Call`] (diploid or haploid GT), and the output discipline: `-` is plain VCF on stdout;
+//! reference path and MD5, model name, version, SHA-256 and calibration, the median depth
+//! and the tier rule), one record per [`Call`] (diploid or haploid GT; INFO: its tier and
+//! the context features behind it), and the output discipline: `-` is plain VCF on stdout;
 //! `*.vcf.gz` is BGZF with a `.tbi` beside it; files are written under a temporary name and
 //! renamed only when complete.
 use crate::genotype::{Call, Ploidy};
@@ -44,6 +45,8 @@ pub struct Provenance {
     /// `callvar merge` checks shards against its plan with them.
     pub regions: Vec<crate::region::Region>,
     pub chunk_size: u64,
+    /// The sample's median depth (the tiers' depth ratio; 0 = unknown).
+    pub median_depth: f64,
 }
 
 /// The VCF header; with `gvcf`, also the `<*>` allele, `END` and `MIN_DP` of reference blocks.
@@ -64,6 +67,69 @@ pub fn header(p: &Provenance, gvcf: bool) -> Result<vcf::Header> {
             "HetInHaploid",
             Map::<Filter>::new(
                 "Haploid site whose reads look heterozygous: a diploid heterozygous genotype is more likely than every haploid one (a mismapped paralog, contamination, or a sample not haploid here)",
+            ),
+        )
+        .add_info(
+            "TIER",
+            Map::<Info>::new(
+                INumber::Count(1),
+                IType::Integer,
+                format!(
+                    "Confidence tier: 1 report, 2 review, 3 research only. {}",
+                    crate::tiers::RULE.describe()
+                ),
+            ),
+        )
+        .add_info(
+            "TIER_FLAGS",
+            Map::<Info>::new(
+                INumber::Unknown,
+                IType::String,
+                "Context features out of range (see TIER): repeat, mapq, mismatch, depth, balance, strand",
+            ),
+        )
+        .add_info(
+            "RPT",
+            Map::<Info>::new(
+                INumber::Count(1),
+                IType::Integer,
+                "Longest homopolymer or tandem repeat (unit 1-6 bp, two copies or more) touching the site, bp",
+            ),
+        )
+        .add_info(
+            "MQ",
+            Map::<Info>::new(INumber::Count(1), IType::Float, "Mean mapping quality of the reads covering the site"),
+        )
+        .add_info(
+            "MQ20",
+            Map::<Info>::new(INumber::Count(1), IType::Float, "Fraction of the reads covering the site with mapping quality below 20"),
+        )
+        .add_info(
+            "AMM",
+            Map::<Info>::new(
+                INumber::Count(1),
+                IType::Float,
+                "Mismatches and indels per 100 aligned bases of the reads supporting an alternate allele, off the site (paralog signal)",
+            ),
+        )
+        .add_info(
+            "DPR",
+            Map::<Info>::new(INumber::Count(1), IType::Float, "DP over the sample's median depth (##callvarMedianDepth)"),
+        )
+        .add_info(
+            "AB",
+            Map::<Info>::new(
+                INumber::Count(1),
+                IType::Float,
+                "Allele balance of a heterozygous genotype: reads of its second allele over the reads of both",
+            ),
+        )
+        .add_info(
+            "FS",
+            Map::<Info>::new(
+                INumber::Count(1),
+                IType::Float,
+                "Phred-scaled Fisher exact test of strand bias (reference vs alternate reads, forward vs reverse)",
             ),
         )
         .add_format(
@@ -145,6 +211,7 @@ pub fn header(p: &Provenance, gvcf: bool) -> Result<vcf::Header> {
     )?;
     b = other(b, "callvarChunkSize", p.chunk_size.to_string())?;
     b = other(b, "callvarCalibration", p.model_calibration.clone())?;
+    b = other(b, "callvarMedianDepth", format!("{}", p.median_depth))?;
     let mut model = Map::<Other>::new();
     for (tag, value) in [("Version", &p.model_version), ("SHA256", &p.model_sha256)] {
         let tag = tag
@@ -238,6 +305,7 @@ fn record(call: &Call, gvcf: bool, gate: Option<&str>) -> Result<vcf::variant::R
     ];
     let pos = Position::try_from(Pos1::from(c.pos).0 as usize).context("position")?;
     Ok(vcf::variant::RecordBuf::builder()
+        .set_info(review_info(&call.review))
         .set_reference_sequence_name(c.contig.as_str())
         .set_variant_start(pos)
         .set_reference_bases(call.reference.as_str())
@@ -246,6 +314,44 @@ fn record(call: &Call, gvcf: bool, gate: Option<&str>) -> Result<vcf::variant::R
         .set_filters(filters_of(call, gate).into_iter().collect::<Filters>())
         .set_samples(Samples::new(keys, vec![values]))
         .build())
+}
+
+/// Rounds to `digits` decimals (INFO floats stay short and the same on every machine).
+fn rounded(x: f32, digits: i32) -> f32 {
+    let k = 10f32.powi(digits);
+    (x * k).round() / k
+}
+
+/// The INFO fields of a call's tier: TIER, TIER_FLAGS (when any) and the features.
+fn review_info(r: &crate::tiers::Review) -> vcf::variant::record_buf::Info {
+    use noodles_vcf::variant::record_buf::info::field::{value::Array, Value as IValue};
+    let c = &r.context;
+    let mut v: Vec<(String, Option<IValue>)> =
+        vec![("TIER".into(), Some(IValue::Integer(r.tier.into())))];
+    if !r.flags.is_empty() {
+        let flags = r
+            .flags
+            .iter()
+            .map(|f| Some(f.as_str().to_string()))
+            .collect();
+        v.push((
+            "TIER_FLAGS".into(),
+            Some(IValue::Array(Array::String(flags))),
+        ));
+    }
+    v.push(("RPT".into(), Some(IValue::Integer(c.repeat as i32))));
+    v.push(("MQ".into(), Some(IValue::Float(rounded(c.mean_mapq, 1)))));
+    v.push(("MQ20".into(), Some(IValue::Float(rounded(c.low_mapq, 3)))));
+    v.push((
+        "AMM".into(),
+        Some(IValue::Float(rounded(c.alt_mismatch, 2))),
+    ));
+    v.push(("DPR".into(), Some(IValue::Float(rounded(r.depth_ratio, 2)))));
+    if let Some(ab) = r.balance {
+        v.push(("AB".into(), Some(IValue::Float(rounded(ab, 3)))));
+    }
+    v.push(("FS".into(), Some(IValue::Float(rounded(r.strand, 1)))));
+    v.into_iter().collect()
 }
 
 /// A gVCF reference block record: `<*>`, `END`, `GT:GQ:MIN_DP:PL` (`./.` without coverage);

@@ -478,8 +478,8 @@ fn reports_are_self_contained_html() {
     // every chart inline; nothing fetched: no scripts, links, images or URLs
     let svgs = html.matches("<svg ").count();
     assert_eq!(
-        svgs, 6,
-        "charts: FILTER counts, depth, VAF, GQ, Ti/Tv, indel lengths"
+        svgs, 8,
+        "charts: FILTER counts, depth, VAF, GQ, tier counts, VAF per tier, Ti/Tv, indel lengths"
     );
     assert_eq!(svgs, html.matches("</svg>").count());
     let bare = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
@@ -496,6 +496,16 @@ fn reports_are_self_contained_html() {
         "{pass}"
     );
     assert!(html.contains(&format!("<b>{}</b><span>records</span>", recs.len())));
+    let tier1 = recs
+        .iter()
+        .filter(|r| r[6] == "PASS" && r[7].split(';').any(|f| f == "TIER=1"))
+        .count();
+    assert!(tier1 > 0);
+    assert!(
+        html.contains(&format!("<b>{tier1}</b><span>PASS calls in Tier 1</span>")),
+        "{tier1}"
+    );
+    assert!(html.contains("VAF per tier (PASS)"));
     // eval --report: precision-recall curves for all variants and each stratum, the gate
     let e = d.join("eval.html");
     let strat = d.join("first5kb.bed");

@@ -57,6 +57,8 @@ pub struct Var {
     pub gt: [Option<usize>; 2],
     pub kind: VarType,
     pub score: f64,
+    /// The record's `INFO/TIER` (callvar's confidence tier), if it has one.
+    pub tier: Option<u8>,
     /// Index into the source file's records.
     pub record: usize,
 }

@@ -40,6 +40,8 @@ pub struct Status {
     pub allele_match: bool,
     /// Score used on the curve (for truth: the lowest score of the calls it matched with).
     pub score: f64,
+    /// The call's `INFO/TIER` (for truth: the highest tier of the calls it matched with).
+    pub tier: Option<u8>,
 }
 
 /// Metrics for one variant type.
@@ -149,5 +151,65 @@ pub struct Report {
     #[serde(rename = "INDEL")]
     pub indel: Metrics,
     pub strata: BTreeMap<String, BTreeMap<String, Metrics>>,
+    /// Per confidence tier (`INFO/TIER`), when the calls carry one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<TierRow>,
     pub score_field: String,
+}
+
+/// One tier's counts for one variant type (`SNP`, `INDEL` or `ALL`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TierRow {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub tier: u8,
+    /// Calls of this tier that match the truth, and those that do not.
+    pub tp_call: usize,
+    pub fp: usize,
+    /// Precision of this tier's calls.
+    pub precision: f64,
+    /// Truth variants found by calls of this tier or a lower one, and their share of all
+    /// truth variants (recall when only tiers up to this one are reported).
+    pub tp_up_to: usize,
+    pub recall_up_to: f64,
+    /// Share of all true calls (`tp_call` summed over tiers) that are in this tier or a
+    /// lower one.
+    pub tp_share_up_to: f64,
+    /// Precision of the calls of this tier and the lower ones together.
+    pub precision_up_to: f64,
+}
+
+/// Counts per tier (1 to the highest seen) for SNP, INDEL and both: calls without a tier
+/// are left out of the tier rows.
+pub fn tier_rows(truth: &[(VarType, Status)], calls: &[(VarType, Status)]) -> Vec<TierRow> {
+    let top = calls.iter().filter_map(|c| c.1.tier).max().unwrap_or(0);
+    let mut rows = Vec::new();
+    for kind in [Some(VarType::Snp), Some(VarType::Indel), None] {
+        let of = |k: VarType| kind.is_none_or(|x| x == k);
+        let t: Vec<&Status> = truth.iter().filter(|x| of(x.0)).map(|x| &x.1).collect();
+        let c: Vec<&Status> = calls.iter().filter(|x| of(x.0)).map(|x| &x.1).collect();
+        let all_tp = c.iter().filter(|s| s.matched && s.tier.is_some()).count();
+        let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        for tier in 1..=top {
+            let this = |s: &&&Status| s.tier == Some(tier);
+            let upto = |s: &&&Status| s.tier.is_some_and(|x| x <= tier);
+            let tp_call = c.iter().filter(this).filter(|s| s.matched).count();
+            let fp = c.iter().filter(this).filter(|s| !s.matched).count();
+            let tp_upto_call = c.iter().filter(upto).filter(|s| s.matched).count();
+            let fp_upto = c.iter().filter(upto).filter(|s| !s.matched).count();
+            let tp_up_to = t.iter().filter(|s| s.matched).filter(upto).count();
+            rows.push(TierRow {
+                kind: kind.map_or("ALL", VarType::name).to_string(),
+                tier,
+                tp_call,
+                fp,
+                precision: ratio(tp_call, tp_call + fp),
+                tp_up_to,
+                recall_up_to: ratio(tp_up_to, t.len()),
+                tp_share_up_to: ratio(tp_upto_call, all_tp),
+                precision_up_to: ratio(tp_upto_call, tp_upto_call + fp_upto),
+            });
+        }
+    }
+    rows
 }

@@ -163,8 +163,20 @@ fn to_var(r: &VcfRecord, idx: usize, seq: &[u8], score_gq: bool) -> Result<Optio
         gt,
         kind: VarType::of(&r.reference, &r.alts),
         score: if score_gq { r.gq } else { r.qual }.unwrap_or(0.0),
+        tier: info_tier(&r.text),
         record: idx,
     }))
+}
+
+/// `INFO/TIER` of a VCF data line (1-9), if it has one.
+fn info_tier(line: &str) -> Option<u8> {
+    line.split('\t')
+        .nth(7)?
+        .split(';')
+        .find_map(|f| f.strip_prefix("TIER="))?
+        .parse()
+        .ok()
+        .filter(|t| (1..=9).contains(t))
 }
 
 /// Reads one VCF for evaluation (sample `sample`, or the only one); checks order, contigs,
@@ -332,23 +344,28 @@ pub fn evaluate(
         let t: Vec<&Var> = t_idx.iter().map(|&i| &tv[i].1).collect();
         let c: Vec<&Var> = c_idx.iter().map(|&i| &cv[i].1).collect();
         let [mt, mc] = match_contig(seq, &t, &c, false);
-        // a matched truth variant scores the lowest of the calls matched in its region
-        let mut region_score: HashMap<usize, f64> = HashMap::new();
+        // a matched truth variant scores the lowest of the calls matched in its region, and
+        // takes their highest (least confident) tier
+        let mut region_score: HashMap<usize, (f64, Option<u8>)> = HashMap::new();
         for (k, m) in mc.iter().enumerate() {
             if let Some(m) = m {
-                let s = region_score.entry(*m).or_insert(f64::INFINITY);
-                *s = s.min(c[k].score);
+                let s = region_score.entry(*m).or_insert((f64::INFINITY, None));
+                s.0 = s.0.min(c[k].score);
+                s.1 = s.1.max(c[k].tier);
             }
         }
         for (k, &i) in t_idx.iter().enumerate() {
             if let Some(m) = mt[k] {
                 ts[i].matched = true;
-                ts[i].score = region_score.get(&m).copied().unwrap_or(0.0);
+                let (score, tier) = region_score.get(&m).copied().unwrap_or((0.0, None));
+                ts[i].score = score;
+                ts[i].tier = tier;
             }
         }
         for (k, &i) in c_idx.iter().enumerate() {
             cs[i].matched = mc[k].is_some();
             cs[i].score = c[k].score;
+            cs[i].tier = c[k].tier;
         }
         // allele-only matches among the rest
         let rt: Vec<usize> = (0..t.len()).filter(|&k| mt[k].is_none()).collect();
@@ -388,6 +405,13 @@ pub fn evaluate(
         )
     };
     let ((snp, snp_curve), (indel, indel_curve)) = summarise(None);
+    let tiers = if ck.iter().any(|&i| cv[i].1.tier.is_some()) {
+        let t: Vec<(VarType, Status)> = tk.iter().map(|&i| (tv[i].1.kind, ts[i])).collect();
+        let c: Vec<(VarType, Status)> = ck.iter().map(|&i| (cv[i].1.kind, cs[i])).collect();
+        metrics::tier_rows(&t, &c)
+    } else {
+        Vec::new()
+    };
     let mut strata_out = BTreeMap::new();
     let mut strata_curves = Vec::new();
     for (name, set) in strata {
@@ -403,6 +427,7 @@ pub fn evaluate(
             snp,
             indel,
             strata: strata_out,
+            tiers,
             score_field: if score_gq { "GQ" } else { "QUAL" }.into(),
         },
         truth_status: tk.iter().map(|&i| (tv[i].1.record, ts[i])).collect(),

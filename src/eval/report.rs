@@ -1,6 +1,6 @@
 //! What `eval` writes: the metrics table, the `--output-dir` files (the TP/FP/FN records as
 //! read, the score curves, the JSON summary) and the `--min-f1` gate.
-use super::metrics::{Metrics, Report, Status, VarType};
+use super::metrics::{Metrics, Report, Status, TierRow, VarType};
 use super::{Evaluation, Loaded};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
@@ -93,6 +93,33 @@ pub fn table(r: &Report) -> String {
     for (name, m) in &r.strata {
         row(name, "SNP", &m["SNP"]);
         row(name, "INDEL", &m["INDEL"]);
+    }
+    if !r.tiers.is_empty() {
+        s.push_str(&tier_table(&r.tiers));
+    }
+    s
+}
+
+/// The per-tier rows (calls carrying `INFO/TIER`): this tier's true and false calls and
+/// precision, then what reporting tiers up to this one keeps.
+fn tier_table(rows: &[TierRow]) -> String {
+    let mut s = format!(
+        "\n{:<6} {:>4} {:>7} {:>7} {:>8} | {:>10} {:>10} {:>10} {:>10}\n",
+        "type", "tier", "TP", "FP", "prec", "TP<=tier", "recall<=", "TPshare<=", "prec<="
+    );
+    for t in rows {
+        s.push_str(&format!(
+            "{:<6} {:>4} {:>7} {:>7} {:>8.4} | {:>10} {:>10.4} {:>10.4} {:>10.4}\n",
+            t.kind,
+            t.tier,
+            t.tp_call,
+            t.fp,
+            t.precision,
+            t.tp_up_to,
+            t.recall_up_to,
+            t.tp_share_up_to,
+            t.precision_up_to
+        ));
     }
     s
 }

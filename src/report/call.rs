@@ -1,6 +1,7 @@
 //! The call report (`call --report`): statistics gathered from every chunk in genome order
 //! (per-base depth of filter-passing reads, and per FILTER: record counts, VAF and GQ;
-//! Ti/Tv and the indel-length spectrum of variant genotypes), rendered with the run's
+//! per confidence tier of the PASS calls: counts and VAF; Ti/Tv and the indel-length
+//! spectrum of variant genotypes), rendered with the run's
 //! provenance and, with `--clinical-regions`, the clinical-region coverage.
 use super::svg::{self, Series};
 use super::{esc, filter_color, kv_table, table, Page};
@@ -35,6 +36,8 @@ struct PerFilter {
 #[derive(Debug)]
 pub struct CallStats {
     filters: BTreeMap<String, PerFilter>,
+    /// PASS records by confidence tier (1-3).
+    tiers: [PerFilter; 3],
     depth: Vec<u64>,
     /// Transitions and transversions among SNV alleles of variant genotypes: PASS, all.
     titv_pass: [u64; 2],
@@ -47,6 +50,7 @@ impl Default for CallStats {
     fn default() -> Self {
         CallStats {
             filters: BTreeMap::new(),
+            tiers: Default::default(),
             depth: vec![0; DEPTH_BINS],
             titv_pass: [0; 2],
             titv_all: [0; 2],
@@ -79,8 +83,18 @@ impl CallStats {
         // VAF of the most supported alternate allele
         let alt_reads = c.allele_depths.iter().skip(1).copied().max().unwrap_or(0);
         let vaf = alt_reads as f64 / c.depth.max(1) as f64;
-        f.vaf[((vaf * BINS as f64) as usize).min(BINS - 1)] += 1;
-        f.gq[(g.gq as usize / 5).min(BINS - 1)] += 1;
+        let (vaf_bin, gq_bin) = (
+            ((vaf * BINS as f64) as usize).min(BINS - 1),
+            (g.gq as usize / 5).min(BINS - 1),
+        );
+        f.vaf[vaf_bin] += 1;
+        f.gq[gq_bin] += 1;
+        if filter == "PASS" {
+            let t = &mut self.tiers[usize::from(call.review.tier.clamp(1, 3)) - 1];
+            t.records += 1;
+            t.vaf[vaf_bin] += 1;
+            t.gq[gq_bin] += 1;
+        }
         if g.filter.as_str() == "RefCall" {
             return;
         }
@@ -242,6 +256,9 @@ fn per_filter_chart(
     svg::bars(title, x_label, "records", &cats, &series)
 }
 
+/// Bar colours of Tiers 1, 2 and 3.
+const TIER_COLORS: [&str; 3] = ["#2e7d32", "#ef8f00", "#c62828"];
+
 /// Renders the call report.
 pub fn render(stats: &CallStats, meta: &Meta, clinical: Option<&ClinicalView>) -> String {
     let gate = clinical.map_or(20, |c| c.gates.min_depth as usize);
@@ -261,6 +278,11 @@ pub fn render(stats: &CallStats, meta: &Meta, clinical: Option<&ClinicalView>) -
         (format!("{mean:.1}"), "mean depth".to_string(), ""),
         (pct(above), format!("bases with ≥{gate} reads"), ""),
         (ratio(stats.titv_pass), "Ti/Tv (PASS SNVs)".to_string(), ""),
+        (
+            svg::num(stats.tiers[0].records as f64),
+            "PASS calls in Tier 1".to_string(),
+            "",
+        ),
     ];
     if let Some(c) = clinical {
         let total = c.gates.total_bp();
@@ -281,9 +303,10 @@ pub fn render(stats: &CallStats, meta: &Meta, clinical: Option<&ClinicalView>) -
     if let Some(c) = clinical {
         clinical_section(&mut page, c);
     }
-    let vaf_cats = (0..BINS)
+    let vaf_cats: Vec<String> = (0..BINS)
         .map(|i| format!("{:.2}", i as f64 / BINS as f64))
         .collect();
+    let vaf_cats_tiers = vaf_cats.clone();
     let gq_cats = (0..BINS)
         .map(|i| {
             if i == BINS - 1 {
@@ -364,6 +387,25 @@ pub fn render(stats: &CallStats, meta: &Meta, clinical: Option<&ClinicalView>) -
         ],
     );
     let filter_names: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
+    let tier_names: Vec<String> = (1..=3).map(|t| format!("Tier {t}")).collect();
+    let tier_series = |pick: &dyn Fn(usize, &PerFilter) -> Vec<f64>| -> Vec<Series> {
+        stats
+            .tiers
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Series {
+                name: tier_names[i].clone(),
+                color: TIER_COLORS[i],
+                values: pick(i, t),
+            })
+            .collect()
+    };
+    let tier_counts = tier_series(&|i, t| {
+        let mut v = vec![0.0; 3];
+        v[i] = t.records as f64;
+        v
+    });
+    let tier_vaf = tier_series(&|_, t| t.vaf.iter().map(|&v| v as f64).collect());
     page.charts(
         "Calls",
         &[
@@ -385,6 +427,14 @@ pub fn render(stats: &CallStats, meta: &Meta, clinical: Option<&ClinicalView>) -
             (
                 per_filter_chart(stats, "GQ per FILTER", "genotype quality", gq_cats, |f| &f.gq),
                 "GQ is capped at 99.".into(),
+            ),
+            (
+                svg::bars("PASS calls per tier", "confidence tier (INFO/TIER)", "records", &tier_names, &tier_counts),
+                "Tier 1: report; Tier 2: review; Tier 3: research only (rule in the VCF header, INFO/TIER).".into(),
+            ),
+            (
+                svg::bars("VAF per tier (PASS)", "variant allele fraction (most supported ALT)", "records", &vaf_cats_tiers, &tier_vaf),
+                "Lower tiers gather the calls whose allele fractions stray from 0.5 and 1.0.".into(),
             ),
             (
                 titv,
