@@ -12,6 +12,7 @@ use crate::genotype::{self, Call, Genotype, GenotypeConfig};
 use crate::gvcf::{self, RefBlock};
 use crate::haplotypes;
 use crate::model::{self, InferenceService, Model, Prediction, ScorerHandle};
+use crate::phasing::{self, HetSite, Obs, Phaser};
 use crate::ploidy::PloidyMap;
 use crate::reads::{self, Alignments, Read, ReadSource};
 use crate::reference::{RefReader, RefWindow, Reference};
@@ -20,6 +21,7 @@ use crate::side_output;
 use crate::tensor::{self, PileupTensor, WIDTH};
 use crate::vcf::{self, Provenance, VcfWriter};
 use anyhow::{Context, Result};
+use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -27,12 +29,14 @@ use std::time::Instant;
 /// Reference bases fetched beyond a chunk's reads, for tensor columns and indel alleles.
 const REF_MARGIN: u64 = WIDTH as u64 + 64;
 
-/// A chunk's candidates with their tensors (one per alternate allele, in ALT order), and
-/// per-position reference evidence when a gVCF is wanted.
+/// A chunk's candidates with their tensors (one per alternate allele, in ALT order),
+/// per-position reference evidence when a gVCF is wanted, and each candidate's read alleles
+/// when calls are phased.
 pub struct Pileup {
     pub refw: RefWindow,
     pub sites: Vec<(Candidate, Vec<PileupTensor>)>,
     pub evidence: Vec<gvcf::Evidence>,
+    pub obs: Vec<Vec<Obs>>,
 }
 
 /// Reads a chunk and builds every candidate's tensors: the shared front half of `call` and
@@ -45,7 +49,7 @@ pub fn pileup_chunk(
     with_evidence: bool,
 ) -> Result<Pileup> {
     let (reads, refw) = src.fetch(chunk, refr, REF_MARGIN)?;
-    Ok(pileup_reads(chunk, &reads, refw, cfg, with_evidence))
+    Ok(pileup_reads(chunk, &reads, refw, cfg, with_evidence, false))
 }
 
 /// The candidates and tensors of a chunk whose reads are fetched (see [`pileup_chunk`]).
@@ -55,15 +59,21 @@ fn pileup_reads(
     refw: RefWindow,
     cfg: &CandidateConfig,
     with_evidence: bool,
+    with_obs: bool,
 ) -> Pileup {
     let evidence = if with_evidence {
         gvcf::evidence(chunk, reads, &refw, cfg.min_base_qual)
     } else {
         Vec::new()
     };
+    let mut obs = Vec::new();
     let sites = candidates::find(chunk, reads, &refw, cfg)
         .into_iter()
         .map(|(c, supports)| {
+            if with_obs {
+                let indel = c.alts.iter().any(|a| a.is_indel());
+                obs.push(phasing::observe(reads, &supports, c.pos.0, indel));
+            }
             let rows = tensor::select_rows(reads, &supports, c.pos.0);
             let tensors = (0..c.alts.len())
                 .map(|k| tensor::build(&c, k, reads, &rows, &refw))
@@ -75,6 +85,7 @@ fn pileup_reads(
         refw,
         sites,
         evidence,
+        obs,
     }
 }
 
@@ -120,6 +131,7 @@ pub fn calls_from(
                 candidate: cand,
                 reference,
                 alts,
+                phase: None,
             }
         })
         .collect()
@@ -142,6 +154,8 @@ pub struct CallSettings {
     pub quiet: bool,
     /// GQ band lower bounds for gVCF reference blocks (used when a gVCF is written).
     pub gvcf_bands: Vec<u32>,
+    /// Phase heterozygous calls from the reads ([`crate::phasing`]).
+    pub phase: bool,
 }
 
 struct Caller<'a> {
@@ -169,6 +183,8 @@ pub struct ChunkCalls {
     /// Per-base depth histogram (with `--report`).
     depth_hist: Vec<u64>,
     clinical: Option<ChunkClinical>,
+    /// With phasing, each call's heterozygous site to phase (`None` for other calls).
+    het_sites: Vec<Option<HetSite>>,
 }
 
 impl ChunkCalls {
@@ -216,7 +232,8 @@ impl RegionProcessor for Caller<'_> {
             let (reads, refw) = src.fetch(chunk, refr, REF_MARGIN)?;
             let depth = measure.then(|| reads::coverage(&reads, chunk.start.0, chunk.end.0));
             let cfg = &self.settings.candidates;
-            Ok((pileup_reads(chunk, &reads, refw, cfg, self.gvcf), depth))
+            let p = pileup_reads(chunk, &reads, refw, cfg, self.gvcf, self.settings.phase);
+            Ok((p, depth))
         })?;
         let tensors: Vec<&PileupTensor> = p.sites.iter().flat_map(|(_, t)| t.iter()).collect();
         let preds = timed(&t.model_ns, || scorer.predict(&tensors))?;
@@ -243,6 +260,12 @@ impl Caller<'_> {
             temperature: self.model.card.temperature(),
         };
         let calls = calls_from(p.sites, &p.refw, preds, &self.settings.ploidy, &cfg);
+        let het_sites = p
+            .obs
+            .iter()
+            .zip(&calls)
+            .map(|(obs, c)| phasing::het_site(c, obs))
+            .collect();
         if !self.gvcf {
             return Ok(ChunkCalls {
                 calls,
@@ -250,6 +273,7 @@ impl Caller<'_> {
                 seq: Vec::new(),
                 depth_hist: Vec::new(),
                 clinical: None,
+                het_sites,
             });
         }
         let spans: Vec<(u64, u64)> = calls
@@ -274,6 +298,7 @@ impl Caller<'_> {
             seq,
             depth_hist: Vec::new(),
             clinical: None,
+            het_sites,
         })
     }
 }
@@ -330,6 +355,94 @@ fn write_gvcf_chunk(
                 }
             }
         }
+    }
+}
+
+/// The VCF (and gVCF) writers of a run, with what they have written so far.
+struct Writers<'a, 'd> {
+    vcf: VcfWriter,
+    gvcf: Option<VcfWriter>,
+    /// How far the gVCF's variant records reach (see [`write_gvcf_chunk`]).
+    spill: (String, u64),
+    records: u64,
+    pass: u64,
+    write_ns: u64,
+    delivery: &'a mut Delivery<'d>,
+}
+
+impl Writers<'_, '_> {
+    /// Writes one chunk's records, in genome order after the chunks before it.
+    fn write(&mut self, chunk: &Region, out: ChunkCalls) -> Result<()> {
+        let t = Instant::now();
+        for (i, c) in out.calls.iter().enumerate() {
+            let gate = out.gate(i);
+            self.vcf.write_gated(c, gate)?;
+            self.pass += u64::from(gate.is_none() && c.genotype.filter.as_str() == "PASS");
+        }
+        if let Some(g) = self.gvcf.as_mut() {
+            write_gvcf_chunk(g, chunk, &out, &mut self.spill)?;
+        }
+        self.records += out.calls.len() as u64;
+        self.delivery
+            .add_chunk(&out.calls, &out.depth_hist, out.clinical);
+        self.write_ns += t.elapsed().as_nanos() as u64;
+        Ok(())
+    }
+}
+
+/// Phasing in the ordered output stage: the [`Phaser`] sees every chunk's heterozygous
+/// sites in genome order (blocks cross chunk borders), and a chunk is held back while one of
+/// its sites has an open phase.
+#[derive(Default)]
+struct PhaseStage {
+    phaser: Phaser,
+    /// Chunks not yet written, with the id of their first call (ids count calls in order).
+    held: VecDeque<(Region, ChunkCalls, usize)>,
+    next_id: usize,
+}
+
+impl PhaseStage {
+    /// Phases the next chunk's sites; returns the chunks whose phases are all final.
+    fn push(&mut self, chunk: &Region, out: ChunkCalls) -> Vec<(Region, ChunkCalls)> {
+        let base = self.next_id;
+        self.next_id += out.calls.len();
+        self.phaser.advance(&chunk.contig, chunk.start.0);
+        let mut decided = Vec::new();
+        for (i, site) in out.het_sites.iter().enumerate() {
+            if let Some(s) = site {
+                decided.extend(self.phaser.add(base + i, &chunk.contig, s));
+            }
+        }
+        self.held.push_back((chunk.clone(), out, base));
+        for (id, phase) in decided {
+            let held = self.held.iter_mut().rev().find(|(_, _, b)| *b <= id);
+            if let Some(call) = held.and_then(|(_, out, b)| out.calls.get_mut(id - *b)) {
+                call.phase = Some(phase);
+            }
+        }
+        self.phaser.advance(&chunk.contig, chunk.end.0);
+        self.ready()
+    }
+
+    /// The held chunks before the one with the open site, in order.
+    fn ready(&mut self) -> Vec<(Region, ChunkCalls)> {
+        let open = self.phaser.open();
+        let mut out = Vec::new();
+        while let Some((_, o, base)) = self.held.front() {
+            if open.is_some_and(|id| id < base + o.calls.len()) {
+                break;
+            }
+            if let Some((r, o, _)) = self.held.pop_front() {
+                out.push((r, o));
+            }
+        }
+        out
+    }
+
+    /// Every chunk still held: the input is over, so an open phase set of one site is none.
+    fn finish(mut self) -> Vec<(Region, ChunkCalls)> {
+        self.phaser.end_block();
+        self.ready()
     }
 }
 
@@ -399,6 +512,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
         contigs: job.reference.contigs.clone(),
         regions: job.regions.clone(),
         chunk_size: settings.chunk_size,
+        phased: settings.phase,
     };
     let chunks = region::chunks(&job.regions, settings.chunk_size);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -447,44 +561,48 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             .map(|g| (g, clinical::without_mapq_floor(job.alignments))),
         depth_hist: delivery.wants_depth_histogram(),
     };
-    let mut writer = VcfWriter::create(job.output, header(false)?, false)?;
-    let mut gwriter = match job.gvcf_output {
+    let vcf = VcfWriter::create(job.output, header(false)?, false)?;
+    let gvcf = match job.gvcf_output {
         Some(g) => Some(VcfWriter::create(g, header(true)?, true)?),
         None => None,
     };
-    let mut spill = (String::new(), 0u64);
-    let (mut n, mut pass) = (0u64, 0u64);
-    let mut write_ns = 0u64;
+    let mut w = Writers {
+        vcf,
+        gvcf,
+        spill: (String::new(), 0),
+        records: 0,
+        pass: 0,
+        write_ns: 0,
+        delivery: &mut delivery,
+    };
+    let mut phase = settings.phase.then(PhaseStage::default);
     pool.install(|| {
         region::run_ordered(
             &caller,
             &chunks,
             settings.threads * 4,
-            |chunk, out| {
-                let t = Instant::now();
-                for (i, c) in out.calls.iter().enumerate() {
-                    let gate = out.gate(i);
-                    writer.write_gated(c, gate)?;
-                    pass += u64::from(gate.is_none() && c.genotype.filter.as_str() == "PASS");
-                }
-                if let Some(g) = gwriter.as_mut() {
-                    write_gvcf_chunk(g, chunk, &out, &mut spill)?;
-                }
-                n += out.calls.len() as u64;
-                delivery.add_chunk(&out.calls, &out.depth_hist, out.clinical);
-                write_ns += t.elapsed().as_nanos() as u64;
-                Ok(())
+            |chunk, out| match phase.as_mut() {
+                None => w.write(chunk, out),
+                Some(p) => p
+                    .push(chunk, out)
+                    .into_iter()
+                    .try_for_each(|(c, o)| w.write(&c, o)),
             },
             |k| {
                 if let Some(b) = &bar {
                     b.inc(k as u64)
                 }
             },
-        )
+        )?;
+        phase
+            .map_or_else(Vec::new, PhaseStage::finish)
+            .into_iter()
+            .try_for_each(|(c, o)| w.write(&c, o))
     })
     .map_err(|e| gvcf_lost(e, job.gvcf_output))?;
-    let finished = writer.finish().map_err(|e| gvcf_lost(e, job.gvcf_output))?;
-    let gfinished = gwriter.map(VcfWriter::finish).transpose()?;
+    let (n, pass, write_ns) = (w.records, w.pass, w.write_ns);
+    let finished = w.vcf.finish().map_err(|e| gvcf_lost(e, job.gvcf_output))?;
+    let gfinished = w.gvcf.map(VcfWriter::finish).transpose()?;
     // side outputs, written under temporary names, then everything moved into place at once
     let t_side = Instant::now();
     let inputs_s = delivery.inputs_seconds;

@@ -217,6 +217,8 @@ pub struct Call {
     pub reference: String,
     pub alts: Vec<String>,
     pub genotype: Genotype,
+    /// The read-backed phase of a heterozygous call, when phasing put it in a phase set.
+    pub phase: Option<crate::phasing::Phase>,
 }
 
 #[cfg(test)]

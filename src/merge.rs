@@ -122,6 +122,7 @@ fn provenance(job: &MergeJob, path: &Path, header: &[String]) -> Result<Provenan
         .and_then(|l| l.split('\t').nth(9))
         .ok_or_else(|| missing("sample column in the #CHROM"))?;
     Ok(Provenance {
+        phased: header.iter().any(|l| l.starts_with("##FORMAT=<ID=PS,")),
         sample: sample.to_string(),
         command_line: job.command_line.clone(),
         reference_path: crate::output::absolute(&job.reference.path),
