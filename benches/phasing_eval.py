@@ -2,14 +2,16 @@
 """Scores read-backed phasing in a VCF (callvar's, or any with GT `a|b` and FORMAT/PS).
 
   phasing_eval.py CALLS.vcf[.gz] [--truth T.vcf[.gz] --truth-phase ps|order] [--bed B.bed]
-                  [--name NAME] [--header]
+                  [--name NAME]
+  phasing_eval.py --header        (the table's header line)
 
 Prints one table row: the filter-passing heterozygous calls (inside --bed when given), how
 many are phased and which fraction, the phase sets (blocks), their median span and N50 (bp,
 first to last phased variant), and, against a phased truth, the switch errors of the phased
 heterozygous SNPs: for consecutive pairs of phased het SNPs of one block that are both
 heterozygous with the same alleles in the truth and phased in one truth phase set, a switch is a
-pair whose relative orientation differs from the truth's.
+pair whose relative orientation differs from the truth's; all_pairs and all_switches count the
+same over every phased heterozygous call (indels and multi-allelic sites too).
 
 --truth-phase ps: the truth's `|` genotypes, grouped by its FORMAT/PS (a `|` genotype without
 PS is in one set per contig). --truth-phase order: every heterozygous truth genotype's allele
@@ -80,6 +82,12 @@ def main(argv):
         else:
             pos.append(argv[i])
             i += 1
+    if "--header" in flags:
+        print(f"{'dataset/caller':<32} {'het_calls':>9} {'phased':>7} {'frac':>6} {'blocks':>6} "
+              f"{'median_bp':>9} {'N50_bp':>8} {'snp_pairs':>9} {'switches':>8} {'switch_err':>10} "
+              f"{'all_pairs':>9} {'all_switches':>12}")
+    if not pos:
+        return
     calls = pos[0]
     bed = read_bed(args["--bed"]) if args["--bed"] else None
     hets, phased, blocks = 0, [], {}
@@ -104,7 +112,7 @@ def main(argv):
             n50 = sp
             break
     median = statistics.median(spans) if spans else 0
-    pairs = switches = "-"
+    pairs = switches = all_pairs = all_switches = "-"
     if args["--truth"]:
         truth = {}
         for c, p, ref, alts, filt, s in records(args["--truth"]):
@@ -120,25 +128,26 @@ def main(argv):
             hap = alleles_of(ref, alts, gt)
             if hap:
                 truth[(c, p, ref)] = (hap, tset)
-        pairs = switches = 0
-        prev = None  # (call block, truth set, orientation)
-        for c, p, ref, hap, ps in phased:
-            t = truth.get((c, p, ref))
-            if not is_snp(ref, hap) or t is None or sorted(t[0]) != sorted(hap):
-                continue
-            cur = (ps, t[1], t[0] == hap)
-            if prev is not None and prev[0] == cur[0] and prev[1] == cur[1]:
-                pairs += 1
-                switches += prev[2] != cur[2]
-            prev = cur
+        def count(snps_only):
+            n = sw = 0
+            prev = None  # (call block, truth set, orientation)
+            for c, p, ref, hap, ps in phased:
+                t = truth.get((c, p, ref))
+                if (snps_only and not is_snp(ref, hap)) or t is None or sorted(t[0]) != sorted(hap):
+                    continue
+                cur = (ps, t[1], t[0] == hap)
+                if prev is not None and prev[0] == cur[0] and prev[1] == cur[1]:
+                    n += 1
+                    sw += prev[2] != cur[2]
+                prev = cur
+            return n, sw
+        pairs, switches = count(True)
+        all_pairs, all_switches = count(False)
     name = args["--name"] or calls
-    if "--header" in flags:
-        print(f"{'dataset':<24} {'het_calls':>9} {'phased':>7} {'frac':>6} {'blocks':>6} "
-              f"{'median_bp':>9} {'N50_bp':>8} {'snp_pairs':>9} {'switches':>8} {'switch_err':>10}")
     rate = f"{switches / pairs:.4f}" if isinstance(pairs, int) and pairs else "-"
     frac = f"{len(phased) / hets:.4f}" if hets else "-"
-    print(f"{name:<24} {hets:>9} {len(phased):>7} {frac:>6} {len(spans):>6} {median:>9.0f} "
-          f"{n50:>8} {pairs:>9} {switches:>8} {rate:>10}")
+    print(f"{name:<32} {hets:>9} {len(phased):>7} {frac:>6} {len(spans):>6} {median:>9.0f} "
+          f"{n50:>8} {pairs:>9} {switches:>8} {rate:>10} {all_pairs:>9} {all_switches:>12}")
 
 
 if __name__ == "__main__":

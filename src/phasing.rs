@@ -17,13 +17,15 @@
 //! site, the log-likelihood of each orientation (first GT allele on haplotype 1, or second) is
 //! summed over its reads, each read a mixture of the two haplotypes weighted by its
 //! log-odds. Then:
-//! - no read with a confident haplotype (log-odds beyond ±[`LINKED`]) covers the site: no
-//!   read links it to the block, so the block ends and a new one starts here;
 //! - the better orientation is at least [`MIN_LOG_ODDS`] more likely and at most
-//!   [`MAX_CONFLICT`] of the linking reads disagree with it: the site joins the block with it,
-//!   and its reads' log-odds grow;
-//! - otherwise the evidence is weak or conflicting (a false heterozygous call, a collapsed
-//!   duplication): the site stays unphased and the block goes on past it.
+//!   [`MAX_CONFLICT`] of the linking reads (those with a confident haplotype, log-odds
+//!   beyond ±[`LINKED`]) disagree with it: the site joins the block with it, and its reads'
+//!   log-odds grow;
+//! - otherwise, with [`WELL_LINKED`] linking reads or more, the site itself is suspect (a
+//!   false heterozygous call, a collapsed duplication, an indel in a repeat that reads
+//!   garble): it stays unphased and the block goes on past it;
+//! - with fewer, nothing links the site to the block well enough (a stretch without
+//!   heterozygous sites that few reads span): the block ends and a new one starts here.
 //!
 //! A block also ends when none of its reads reaches further. A block of one site is no phase
 //! set: that site stays unphased.
@@ -50,6 +52,9 @@ pub const MIN_LOG_ODDS: f64 = 2.0 * std::f64::consts::LN_10;
 /// Largest fraction of the linking reads that may disagree with a joining site's
 /// orientation.
 pub const MAX_CONFLICT: f64 = 0.2;
+/// Linking reads from which a site that does not join is suspect (left unphased, the block
+/// going on past it); with fewer, the link is too thin and the block ends there.
+pub const WELL_LINKED: usize = 4;
 
 /// One read's allele at a candidate site.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -234,24 +239,25 @@ impl Phaser {
                 linking.push((lo > 0.0) != o.second);
             }
         }
-        let Some(block) = self.block.as_mut().filter(|_| !linking.is_empty()) else {
-            // nothing links the site to a block: it starts one
-            self.end_block();
-            self.block = Some(Block {
-                set: site.pos,
-                first: id,
-                sites: 1,
-            });
-            self.learn(site, false);
-            return Vec::new();
-        };
         let swapped = ll[1] > ll[0];
         let disagree = linking.iter().filter(|&&first| first == swapped).count();
-        if (ll[0] - ll[1]).abs() < MIN_LOG_ODDS
-            || disagree as f64 > MAX_CONFLICT * linking.len() as f64
-        {
-            return Vec::new();
-        }
+        let joins = (ll[0] - ll[1]).abs() >= MIN_LOG_ODDS
+            && disagree as f64 <= MAX_CONFLICT * linking.len() as f64;
+        let block = match self.block.as_mut() {
+            Some(b) if joins => b,
+            Some(_) if linking.len() >= WELL_LINKED => return Vec::new(),
+            _ => {
+                // nothing links the site to a block well enough: it starts one
+                self.end_block();
+                self.block = Some(Block {
+                    set: site.pos,
+                    first: id,
+                    sites: 1,
+                });
+                self.learn(site, false);
+                return Vec::new();
+            }
+        };
         block.sites += 1;
         let set = block.set;
         let mut out = Vec::new();
@@ -392,35 +398,26 @@ mod tests {
     }
 
     #[test]
-    fn low_weights_do_not_phase() {
+    fn weak_evidence_is_unphased_when_well_linked_and_a_break_when_thin() {
         let weak = |s: &HetSite| HetSite {
             pos: s.pos,
             obs: s.obs.iter().map(|o| SiteObs { weight: 1, ..*o }).collect(),
         };
         let mut p = Phaser::default();
-        p.add(0, "c", &site(10, "01"));
-        // the reads link the site, but bases at Q1 say nothing: unphased, the block waits
-        assert!(p.add(1, "c", &weak(&site(20, "01"))).is_empty());
+        p.add(0, "c", &site(10, "0101"));
+        // four linking reads, but bases at Q1 say nothing: unphased, the block waits
+        assert!(p.add(1, "c", &weak(&site(20, "0101"))).is_empty());
         assert_eq!(p.open(), Some(0));
+        let set = |swapped| Phase { set: 10, swapped };
         assert_eq!(
-            p.add(2, "c", &site(30, "10")),
-            vec![
-                (
-                    0,
-                    Phase {
-                        set: 10,
-                        swapped: false
-                    }
-                ),
-                (
-                    2,
-                    Phase {
-                        set: 10,
-                        swapped: true
-                    }
-                )
-            ]
+            p.add(2, "c", &site(30, "1010")),
+            vec![(0, set(false)), (2, set(true))]
         );
+        // two linking reads with weak evidence: too thin, a new block starts
+        let mut p = Phaser::default();
+        p.add(0, "c", &site(10, "01"));
+        assert!(p.add(1, "c", &weak(&site(20, "01"))).is_empty());
+        assert_eq!(p.open(), Some(1));
     }
 
     #[test]

@@ -111,7 +111,12 @@ fn hifi_phasing_agrees_with_whatshap() {
         .copied()
         .collect();
     both.sort();
-    assert!(both.len() + 2 >= theirs.len(), "{} of {}", both.len(), theirs.len());
+    assert!(
+        both.len() + 2 >= theirs.len(),
+        "{} of {}",
+        both.len(),
+        theirs.len()
+    );
     let same = |p: u64| ours[&p].1 == theirs[&p].1;
     let (mut pairs, mut switches) = (0, 0);
     for w in both.windows(2) {
@@ -150,7 +155,13 @@ fn unphase(rec: &str) -> String {
         .split(':')
         .zip(&keys)
         .filter(|(_, k)| **k != "PS")
-        .map(|(v, k)| if *k == "GT" { v.replace('|', "/") } else { v.to_string() })
+        .map(|(v, k)| {
+            if *k == "GT" {
+                v.replace('|', "/")
+            } else {
+                v.to_string()
+            }
+        })
         .collect();
     let keys: Vec<&str> = keys.into_iter().filter(|k| *k != "PS").collect();
     // 1|0 is the 0/1 call
