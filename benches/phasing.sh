@@ -10,9 +10,10 @@
 #         --no-phase calls from the same reads (row `callvar vs whatshap`); WhatsHap's own
 #         phasing statistics are shown beside it; inside the BED;
 #       - sim_hifi_25k / sim_ont_25k: the simulated held-out 30x HiFi-like and ONT-like samples
-#         of benches/longread.sh (GRCh38 chr20:6-7 Mb). benches/simulate_longread.sh puts a
-#         truth GT's first allele on haplotype 1, so the truth is phased as a whole contig
-#         (--truth-phase order); inside the confident BED.
+#         of benches/longread.sh (GRCh38 chr20:6-7 Mb), and sim_hifi_70x: 70x HiFi-like 18 kb
+#         reads over chr20:7.0-7.4 Mb (held out too; deeper than the tensor's 47 read rows).
+#         benches/simulate_longread.sh puts a truth GT's first allele on haplotype 1, so the
+#         truth is phased as a whole contig (--truth-phase order); inside the confident BED.
 #  2. accuracy with and without phasing on the dev set (`callvar eval`, inside the BED): the
 #     calls must not change, only their GT separator and PS.
 # WhatsHap rows need `whatshap` on PATH or WHATSHAP=/path/to/whatshap (PyPI: pip install
@@ -26,17 +27,20 @@ D=../shared/data
 EVAL=benches/phasing_eval.py
 
 SREGION=chr20:6000000-7000000
-simulate() { # name length_mean length_sd length_min mapper [platform] (as benches/longread.sh)
+simulate() { # name length_mean length_sd length_min mapper platform region depth seed sample
   [ -f "$LRSIM/$1/reads.bam" ] && return
   echo "simulating $1 into $LRSIM/$1" >&2
   mkdir -p "$LRSIM/$1"
   benches/simulate_longread.sh $D/grch38/GRCh38.chr20_1-10M.fa.gz \
-    $D/grch38/HG002_GRCh38_v4.2.1.chr20_1-10M.vcf.gz $SREGION "$LRSIM/$1" --depth 30 \
-    --length-mean "$2" --length-sd "$3" --length-min "$4" --mapper "$5" --platform "${6:-hifi}" \
-    --seed 11 --sample SPEED >&2
+    $D/grch38/HG002_GRCh38_v4.2.1.chr20_1-10M.vcf.gz "$7" "$LRSIM/$1" --depth "$8" \
+    --length-mean "$2" --length-sd "$3" --length-min "$4" --mapper "$5" --platform "$6" \
+    --seed "$9" --sample "${10}" >&2
 }
-simulate r25k 25000 2500 20000 map-hifi
-simulate o25k 25000 5000 15000 map-ont ont
+# the first two exactly as benches/longread.sh makes them (shared under $LRSIM)
+simulate r25k 25000 2500 20000 map-hifi hifi $SREGION 30 11 SPEED
+simulate o25k 25000 5000 15000 map-ont ont $SREGION 30 11 SPEED
+DREGION=chr20:7000000-7400000
+simulate h70x 18000 4500 8000 map-hifi hifi $DREGION 70 21 DEEP
 
 HREF=$D/grch38/GRCh38.chr20_1-10M.fa.gz
 HREADS=$D/hg002_hifi/HG002.hifi_revio.GRCh38.chr20_9000000-9100000.bam
@@ -74,19 +78,20 @@ if whatshap_phase "$d/unphased.vcf.gz" "$HREF" "$HREADS" "$d/whatshap.vcf"; then
 else
   echo "hg002_hifi whatshap: skipped (no whatshap; set WHATSHAP)"
 fi
-while read -r name dir model; do
+while read -r name dir model region; do
   s=$LRSIM/$dir; d=$OUT/$name; mkdir -p "$d"
-  call "$d/phased.vcf.gz" "$s/ref.fa" "$s/reads.bam" "$SREGION" "$model"
+  call "$d/phased.vcf.gz" "$s/ref.fa" "$s/reads.bam" "$region" "$model"
   python3 $EVAL "$d/phased.vcf.gz" --truth "$s/truth.vcf.gz" --truth-phase order \
     --bed "$s/confident.bed" --name "$name callvar"
-  call "$d/unphased.vcf.gz" "$s/ref.fa" "$s/reads.bam" "$SREGION" "$model" --no-phase
+  call "$d/unphased.vcf.gz" "$s/ref.fa" "$s/reads.bam" "$region" "$model" --no-phase
   if whatshap_phase "$d/unphased.vcf.gz" "$s/ref.fa" "$s/reads.bam" "$d/whatshap.vcf"; then
     python3 $EVAL "$d/whatshap.vcf" --truth "$s/truth.vcf.gz" --truth-phase order \
       --bed "$s/confident.bed" --name "$name whatshap"
   fi
 done <<TSV
-sim_hifi_25k r25k pacbio-hifi
-sim_ont_25k o25k ont-r10
+sim_hifi_25k r25k pacbio-hifi $SREGION
+sim_ont_25k o25k ont-r10 $SREGION
+sim_hifi_70x h70x pacbio-hifi $DREGION
 TSV
 
 echo

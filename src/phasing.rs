@@ -23,9 +23,13 @@
 //!   log-odds grow;
 //! - otherwise, with [`WELL_LINKED`] linking reads or more, the site itself is suspect (a
 //!   false heterozygous call, a collapsed duplication, an indel in a repeat that reads
-//!   garble): it stays unphased and the block goes on past it;
+//!   garble): it stays unphased and the block goes on past it; unless the site is an SNV
+//!   and the block has fewer than [`TRUSTED`] sites: then the block is the suspect one (it
+//!   may rest on false calls, typically indels in repeats) and the SNV starts a new block;
 //! - with fewer, nothing links the site to the block well enough (a stretch without
-//!   heterozygous sites that few reads span): the block ends and a new one starts here.
+//!   heterozygous sites that few reads span): an SNV starts a new block; an indel site
+//!   stays unphased (false heterozygous indels are the common false call in long reads, and
+//!   a block must not rest on one).
 //!
 //! A block also ends when none of its reads reaches further. A block of one site is no phase
 //! set: that site stays unphased.
@@ -55,6 +59,9 @@ pub const MAX_CONFLICT: f64 = 0.2;
 /// Linking reads from which a site that does not join is suspect (left unphased, the block
 /// going on past it); with fewer, the link is too thin and the block ends there.
 pub const WELL_LINKED: usize = 4;
+/// Sites a block needs before it outweighs a conflicting SNV: a younger block may rest on
+/// false heterozygous calls, and the SNV starts a new one instead.
+pub const TRUSTED: usize = 3;
 
 /// One read's allele at a candidate site.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -103,10 +110,12 @@ pub struct SiteObs {
     pub weight: u8,
 }
 
-/// A heterozygous call to phase: its 0-based position and the reads showing its alleles.
+/// A heterozygous call to phase: its 0-based position, whether it is an SNV (no indel
+/// allele), and the reads showing its alleles.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HetSite {
     pub pos: u64,
+    pub snv: bool,
     pub obs: Vec<SiteObs>,
 }
 
@@ -132,6 +141,7 @@ pub fn het_site(call: &Call, obs: &[Obs]) -> Option<HetSite> {
         .collect();
     Some(HetSite {
         pos: call.candidate.pos.0,
+        snv: !call.candidate.alts.iter().any(|a| a.is_indel()),
         obs,
     })
 }
@@ -245,7 +255,10 @@ impl Phaser {
             && disagree as f64 <= MAX_CONFLICT * linking.len() as f64;
         let block = match self.block.as_mut() {
             Some(b) if joins => b,
-            Some(_) if linking.len() >= WELL_LINKED => return Vec::new(),
+            Some(b) if linking.len() >= WELL_LINKED && !(site.snv && b.sites < TRUSTED) => {
+                return Vec::new()
+            }
+            _ if !site.snv => return Vec::new(),
             _ => {
                 // nothing links the site to a block well enough: it starts one
                 self.end_block();
@@ -299,6 +312,7 @@ mod tests {
     fn site(pos: u64, row: &str) -> HetSite {
         HetSite {
             pos,
+            snv: true,
             obs: row
                 .chars()
                 .enumerate()
@@ -367,21 +381,26 @@ mod tests {
 
     #[test]
     fn no_linking_read_starts_a_new_block_and_singletons_stay_unphased() {
-        // reads 0-3 cover sites 1-2, reads 4-7 sites 3-4, site 5 stands alone
+        // reads 0-3 cover sites 1-2, reads 4-7 sites 3-7
         let out = run(&[
             (10, "0011...."),
             (20, "1100...."),
             (30, "....0011"),
+            (35, "....0011"),
+            (38, "....1100"),
             (40, "....0101"),
             (45, "....0011"),
         ]);
-        // site 4 conflicts (2 of 4 disagree whichever way): unphased; site 5 joins
+        // site 6 conflicts with a block of three (2 of 4 reads disagree whichever way):
+        // unphased; site 7 joins
         assert_eq!(
             out,
             vec![
                 ph(10, false),
                 ph(10, true),
                 ph(30, false),
+                ph(30, false),
+                ph(30, true),
                 None,
                 ph(30, false)
             ]
@@ -401,23 +420,58 @@ mod tests {
     fn weak_evidence_is_unphased_when_well_linked_and_a_break_when_thin() {
         let weak = |s: &HetSite| HetSite {
             pos: s.pos,
+            snv: true,
             obs: s.obs.iter().map(|o| SiteObs { weight: 1, ..*o }).collect(),
         };
         let mut p = Phaser::default();
         p.add(0, "c", &site(10, "0101"));
-        // four linking reads, but bases at Q1 say nothing: unphased, the block waits
-        assert!(p.add(1, "c", &weak(&site(20, "0101"))).is_empty());
-        assert_eq!(p.open(), Some(0));
+        p.add(1, "c", &site(12, "0101"));
+        p.add(2, "c", &site(14, "0101"));
+        // four linking reads, but bases at Q1 say nothing: unphased, the block goes on
+        assert!(p.add(3, "c", &weak(&site(20, "0101"))).is_empty());
         let set = |swapped| Phase { set: 10, swapped };
-        assert_eq!(
-            p.add(2, "c", &site(30, "1010")),
-            vec![(0, set(false)), (2, set(true))]
-        );
+        assert_eq!(p.add(4, "c", &site(30, "1010")), vec![(4, set(true))]);
         // two linking reads with weak evidence: too thin, a new block starts
         let mut p = Phaser::default();
         p.add(0, "c", &site(10, "01"));
         assert!(p.add(1, "c", &weak(&site(20, "01"))).is_empty());
         assert_eq!(p.open(), Some(1));
+    }
+
+    #[test]
+    fn a_conflicting_snv_restarts_a_young_block_and_indels_start_none() {
+        // sites 1-2 make a block of two; site 3 splits its reads: an SNV starts a new block
+        let out = run(&[
+            (10, "00001111"),
+            (20, "00001111"),
+            (30, "00110011"),
+            (40, "00110011"),
+        ]);
+        assert_eq!(
+            out,
+            vec![ph(10, false), ph(10, false), ph(30, false), ph(30, false)]
+        );
+        // an indel neither restarts a block nor starts one
+        let indel = |pos, row| HetSite {
+            snv: false,
+            ..site(pos, row)
+        };
+        let mut p = Phaser::default();
+        p.add(0, "c", &site(10, "00001111"));
+        p.add(1, "c", &site(20, "00001111"));
+        assert!(p.add(2, "c", &indel(30, "00110011")).is_empty());
+        assert!(p.add(3, "c", &indel(500, "........0011")).is_empty());
+        assert_eq!(p.open(), None);
+        assert_eq!(
+            p.add(4, "c", &site(600, "00001111")),
+            vec![(
+                4,
+                Phase {
+                    set: 10,
+                    swapped: false
+                }
+            )]
+        );
     }
 
     #[test]
