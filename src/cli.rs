@@ -542,6 +542,8 @@ fn run_call(a: CallArgs) -> Result<i32> {
                 model.source,
                 pileup.describe()
             );
+            let phasing = if settings.phase { "on" } else { "off" };
+            eprintln!("callvar: read-backed phasing {phasing}");
             for (stage, secs) in &summary.stages {
                 eprintln!("callvar: stage {stage}: {secs:.2} s (summed over threads)");
             }

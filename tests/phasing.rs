@@ -187,6 +187,24 @@ fn no_phase_gives_the_same_calls_unphased() {
     assert!(plain.iter().all(|r| !r.contains('|')));
     let unphased: Vec<String> = records(&phased_run).iter().map(|r| unphase(r)).collect();
     assert_eq!(unphased, plain);
+    let verbose = callvar(&[
+        "call",
+        "--ref",
+        &td("hifi/ref.fa.gz"),
+        "--reads",
+        &td("hifi/reads.bam"),
+        "--regions",
+        HIFI_REGION,
+        "--preset",
+        "ont",
+        "-v",
+        "-o",
+        "-",
+    ]);
+    assert!(stderr_of(&verbose).contains("callvar: read-backed phasing on\n"));
+    // the pacbio-hifi model card's preset turns phasing on too
+    let card = text(&call_hifi(&["--model", "pacbio-hifi"]));
+    assert_eq!(records(&card), records(&phased_run));
     // the last of --phase / --no-phase wins
     let last = text(&call_hifi(&["--preset", "hifi", "--no-phase", "--phase"]));
     assert_eq!(records(&last), records(&phased_run));
