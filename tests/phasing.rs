@@ -260,3 +260,77 @@ fn gvcf_variant_records_carry_the_same_phase() {
     assert!(!ours.is_empty());
     assert_eq!(phased(&gvcf), ours);
 }
+
+#[test]
+fn phased_shards_merge_with_a_block_per_shard() {
+    let d = tmpdir("phasing", "shards");
+    let (r, b) = (td("hifi/ref.fa.gz"), td("hifi/reads.bam"));
+    let plan = d.join("plan");
+    let p = |path: &std::path::Path| path.to_str().unwrap().to_string();
+    let o = callvar(&[
+        "shards",
+        "--ref",
+        &r,
+        "--reads",
+        &b,
+        "-n",
+        "2",
+        "--output-dir",
+        &p(&plan),
+        "--regions",
+        HIFI_REGION,
+        "--chunk-size",
+        "1000",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let beds: Vec<String> = std::fs::read_to_string(plan.join("plan.tsv"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').nth(1).unwrap().to_string())
+        .collect();
+    assert_eq!(beds.len(), 2);
+    let shards: Vec<String> = beds
+        .iter()
+        .enumerate()
+        .map(|(k, bed)| {
+            let out = p(&d.join(format!("shard{k}.vcf.gz")));
+            let o = callvar(&[
+                "call",
+                "--ref",
+                &r,
+                "--reads",
+                &b,
+                "--regions-file",
+                &p(&plan.join(bed)),
+                "--preset",
+                "hifi",
+                "--chunk-size",
+                "1000",
+                "-q",
+                "-o",
+                &out,
+            ]);
+            assert!(o.status.success(), "{}", stderr_of(&o));
+            out
+        })
+        .collect();
+    let merged = p(&d.join("merged.vcf"));
+    let mut args = vec!["merge", "--ref", &r, "--plan", "", "-o", &merged, "-q"];
+    let plan_tsv = p(&plan.join("plan.tsv"));
+    args[4] = &plan_tsv;
+    args.extend(shards.iter().map(String::as_str));
+    let o = callvar(&args);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let merged = std::fs::read_to_string(&merged).unwrap();
+    assert!(merged.contains("##FORMAT=<ID=PS,"));
+    // the same calls as one run; each shard phases on its own: one phase set per shard
+    let single = text(&call_hifi(&["--preset", "hifi", "--chunk-size", "1000"]));
+    let unphased = |v: &str| records(v).iter().map(|r| unphase(r)).collect::<Vec<_>>();
+    assert_eq!(unphased(&merged), unphased(&single));
+    let mut sets: Vec<String> = phased(&merged).into_values().map(|(ps, _)| ps).collect();
+    sets.sort();
+    sets.dedup();
+    assert_eq!(sets.len(), 2, "{sets:?}");
+}
