@@ -453,6 +453,8 @@ struct StageTimes {
     model_ns: AtomicU64,
     genotype_ns: AtomicU64,
     coverage_ns: AtomicU64,
+    /// Read-backed phasing, in the ordered output stage.
+    phase_ns: AtomicU64,
 }
 
 fn timed<T>(acc: &AtomicU64, f: impl FnOnce() -> T) -> T {
@@ -583,8 +585,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             settings.threads * 4,
             |chunk, out| match phase.as_mut() {
                 None => w.write(chunk, out),
-                Some(p) => p
-                    .push(chunk, out)
+                Some(p) => timed(&caller.times.phase_ns, || p.push(chunk, out))
                     .into_iter()
                     .try_for_each(|(c, o)| w.write(&c, o)),
             },
@@ -637,6 +638,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             ("model", secs(&t.model_ns)),
             ("genotype+gvcf", secs(&t.genotype_ns)),
             ("coverage+clinical", secs(&t.coverage_ns)),
+            ("phase", secs(&t.phase_ns)),
             ("write", write_ns as f64 / 1e9),
         ],
         steps: vec![
