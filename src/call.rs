@@ -1,10 +1,12 @@
 //! `callvar call`: wires the stages together for one run. Each chunk of the genome goes
 //! reads → [`Candidate`]s → [`PileupTensor`]s → [`Prediction`]s → [`Call`]s inside one
 //! worker; the region engine runs chunks in parallel and hands calls to the VCF writer in
-//! genome order, and, with `--gvcf`, reference blocks to the gVCF writer. With
-//! `--clinical-regions` or `--report` the worker also measures each chunk's depth of
-//! filter-passing reads ([`crate::clinical`], [`crate::report`]); the run's side outputs
-//! (not-callable BED, report, manifest) are committed together with the VCF.
+//! genome order, and, with `--gvcf`, reference blocks to the gVCF writer. With phasing (on
+//! for long reads), that ordered stage first phases the heterozygous calls from the read
+//! alleles the workers recorded ([`crate::phasing`]), holding a chunk back while a phase in
+//! it is still open. With `--clinical-regions` or `--report` the worker also measures each
+//! chunk's depth of filter-passing reads ([`crate::clinical`], [`crate::report`]); the run's
+//! side outputs (not-callable BED, report, manifest) are committed together with the VCF.
 use crate::candidates::{self, Candidate, CandidateConfig};
 use crate::clinical::{self, ChunkClinical, Gates};
 use crate::deliver::{Delivery, Extras, RunFacts};
@@ -36,6 +38,7 @@ pub struct Pileup {
     pub refw: RefWindow,
     pub sites: Vec<(Candidate, Vec<PileupTensor>)>,
     pub evidence: Vec<gvcf::Evidence>,
+    /// Each candidate's read alleles, in candidate order (empty unless phasing).
     pub obs: Vec<Vec<Obs>>,
 }
 
