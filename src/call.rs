@@ -3,10 +3,12 @@
 //! worker, each call with its confidence tier from the site's context ([`crate::tiers`], the
 //! sample's median depth measured once before the chunks); the region engine runs chunks in
 //! parallel and hands calls to the VCF writer in genome order, and, with `--gvcf`, reference
-//! blocks to the gVCF writer. With `--clinical-regions` or `--report` the worker also
-//! measures each chunk's depth of filter-passing reads ([`crate::clinical`],
-//! [`crate::report`]); the run's side outputs (not-callable BED, report, manifest) are
-//! committed together with the VCF.
+//! blocks to the gVCF writer. With phasing (on for long reads), that ordered stage first
+//! phases the heterozygous calls from the read alleles the workers recorded
+//! ([`crate::phasing`]), holding a chunk back while a phase in it is still open. With
+//! `--clinical-regions` or `--report` the worker also measures each chunk's depth of
+//! filter-passing reads ([`crate::clinical`], [`crate::report`]); the run's side outputs
+//! (not-callable BED, report, manifest) are committed together with the VCF.
 use crate::candidates::{self, Candidate, CandidateConfig};
 use crate::clinical::{self, ChunkClinical, Gates};
 use crate::deliver::{Delivery, Extras, RunFacts};
@@ -14,6 +16,7 @@ use crate::genotype::{self, Call, Genotype, GenotypeConfig};
 use crate::gvcf::{self, RefBlock};
 use crate::haplotypes;
 use crate::model::{self, InferenceService, Model, Prediction, ScorerHandle};
+use crate::phasing::{self, HetSite, Obs, Phaser};
 use crate::ploidy::PloidyMap;
 use crate::reads::{self, Alignments, Read, ReadSource};
 use crate::reference::{RefReader, RefWindow, Reference};
@@ -23,6 +26,7 @@ use crate::tensor::{self, PileupTensor, WIDTH};
 use crate::tiers::{self, SiteContext};
 use crate::vcf::{self, Provenance, VcfWriter};
 use anyhow::{Context, Result};
+use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -31,13 +35,15 @@ use std::time::Instant;
 const REF_MARGIN: u64 = WIDTH as u64 + 64;
 
 /// A chunk's candidates with their tensors (one per alternate allele, in ALT order),
-/// per-position reference evidence when a gVCF is wanted, and each site's context for its
-/// tier when calling.
+/// per-position reference evidence when a gVCF is wanted, each site's context for its tier
+/// when calling, and each candidate's read alleles when calls are phased.
 pub struct Pileup {
     pub refw: RefWindow,
     pub sites: Vec<(Candidate, Vec<PileupTensor>)>,
     pub evidence: Vec<gvcf::Evidence>,
     pub contexts: Vec<SiteContext>,
+    /// Each candidate's read alleles, in candidate order (empty unless phasing).
+    pub obs: Vec<Vec<Obs>>,
 }
 
 /// Reads a chunk and builds every candidate's tensors: the shared front half of `call` and
@@ -50,7 +56,15 @@ pub fn pileup_chunk(
     with_evidence: bool,
 ) -> Result<Pileup> {
     let (reads, refw) = src.fetch(chunk, refr, REF_MARGIN)?;
-    Ok(pileup_reads(chunk, &reads, refw, cfg, with_evidence, false))
+    Ok(pileup_reads(
+        chunk,
+        &reads,
+        refw,
+        cfg,
+        with_evidence,
+        false,
+        false,
+    ))
 }
 
 /// The candidates and tensors of a chunk whose reads are fetched (see [`pileup_chunk`]).
@@ -61,6 +75,7 @@ fn pileup_reads(
     cfg: &CandidateConfig,
     with_evidence: bool,
     with_context: bool,
+    with_obs: bool,
 ) -> Pileup {
     let evidence = if with_evidence {
         gvcf::evidence(chunk, reads, &refw, cfg.min_base_qual)
@@ -68,9 +83,14 @@ fn pileup_reads(
         Vec::new()
     };
     let mut contexts = Vec::new();
+    let mut obs = Vec::new();
     let sites = candidates::find(chunk, reads, &refw, cfg)
         .into_iter()
         .map(|(c, supports)| {
+            if with_obs {
+                let indel = c.alts.iter().any(|a| a.is_indel());
+                obs.push(phasing::observe(reads, &supports, c.pos.0, indel));
+            }
             let rows = tensor::select_rows(reads, &supports, c.pos.0);
             let tensors = (0..c.alts.len())
                 .map(|k| tensor::build(&c, k, reads, &rows, &refw))
@@ -92,6 +112,7 @@ fn pileup_reads(
         sites,
         evidence,
         contexts,
+        obs,
     }
 }
 
@@ -143,6 +164,7 @@ fn calls_from(
                 reference,
                 alts,
                 review,
+                phase: None,
             }
         })
         .collect()
@@ -165,6 +187,8 @@ pub struct CallSettings {
     pub quiet: bool,
     /// GQ band lower bounds for gVCF reference blocks (used when a gVCF is written).
     pub gvcf_bands: Vec<u32>,
+    /// Phase heterozygous calls from the reads ([`crate::phasing`]).
+    pub phase: bool,
 }
 
 struct Caller<'a> {
@@ -194,6 +218,8 @@ pub struct ChunkCalls {
     /// Per-base depth histogram (with `--report`).
     depth_hist: Vec<u64>,
     clinical: Option<ChunkClinical>,
+    /// With phasing, each call's heterozygous site to phase (`None` for other calls).
+    het_sites: Vec<Option<HetSite>>,
 }
 
 impl ChunkCalls {
@@ -241,10 +267,16 @@ impl RegionProcessor for Caller<'_> {
             let (reads, refw) = src.fetch(chunk, refr, REF_MARGIN)?;
             let depth = measure.then(|| reads::coverage(&reads, chunk.start.0, chunk.end.0));
             let cfg = &self.settings.candidates;
-            Ok((
-                pileup_reads(chunk, &reads, refw, cfg, self.gvcf, true),
-                depth,
-            ))
+            let p = pileup_reads(
+                chunk,
+                &reads,
+                refw,
+                cfg,
+                self.gvcf,
+                true,
+                self.settings.phase,
+            );
+            Ok((p, depth))
         })?;
         let tensors: Vec<&PileupTensor> = p.sites.iter().flat_map(|(_, t)| t.iter()).collect();
         let preds = timed(&t.model_ns, || scorer.predict(&tensors))?;
@@ -275,6 +307,7 @@ impl Caller<'_> {
             sites,
             evidence,
             contexts,
+            obs,
         } = p;
         let calls = calls_from(
             sites,
@@ -285,6 +318,11 @@ impl Caller<'_> {
             &cfg,
             self.median_depth,
         );
+        let het_sites = obs
+            .iter()
+            .zip(&calls)
+            .map(|(obs, c)| phasing::het_site(c, obs))
+            .collect();
         if !self.gvcf {
             return Ok(ChunkCalls {
                 calls,
@@ -292,6 +330,7 @@ impl Caller<'_> {
                 seq: Vec::new(),
                 depth_hist: Vec::new(),
                 clinical: None,
+                het_sites,
             });
         }
         let spans: Vec<(u64, u64)> = calls
@@ -316,6 +355,7 @@ impl Caller<'_> {
             seq,
             depth_hist: Vec::new(),
             clinical: None,
+            het_sites,
         })
     }
 }
@@ -375,6 +415,94 @@ fn write_gvcf_chunk(
     }
 }
 
+/// The VCF (and gVCF) writers of a run, with what they have written so far.
+struct Writers<'a, 'd> {
+    vcf: VcfWriter,
+    gvcf: Option<VcfWriter>,
+    /// How far the gVCF's variant records reach (see [`write_gvcf_chunk`]).
+    spill: (String, u64),
+    records: u64,
+    pass: u64,
+    write_ns: u64,
+    delivery: &'a mut Delivery<'d>,
+}
+
+impl Writers<'_, '_> {
+    /// Writes one chunk's records, in genome order after the chunks before it.
+    fn write(&mut self, chunk: &Region, out: ChunkCalls) -> Result<()> {
+        let t = Instant::now();
+        for (i, c) in out.calls.iter().enumerate() {
+            let gate = out.gate(i);
+            self.vcf.write_gated(c, gate)?;
+            self.pass += u64::from(gate.is_none() && c.genotype.filter.as_str() == "PASS");
+        }
+        if let Some(g) = self.gvcf.as_mut() {
+            write_gvcf_chunk(g, chunk, &out, &mut self.spill)?;
+        }
+        self.records += out.calls.len() as u64;
+        self.delivery
+            .add_chunk(&out.calls, &out.depth_hist, out.clinical);
+        self.write_ns += t.elapsed().as_nanos() as u64;
+        Ok(())
+    }
+}
+
+/// Phasing in the ordered output stage: the [`Phaser`] sees every chunk's heterozygous
+/// sites in genome order (blocks cross chunk borders), and a chunk is held back while one of
+/// its sites has an open phase.
+#[derive(Default)]
+struct PhaseStage {
+    phaser: Phaser,
+    /// Chunks not yet written, with the id of their first call (ids count calls in order).
+    held: VecDeque<(Region, ChunkCalls, usize)>,
+    next_id: usize,
+}
+
+impl PhaseStage {
+    /// Phases the next chunk's sites; returns the chunks whose phases are all final.
+    fn push(&mut self, chunk: &Region, out: ChunkCalls) -> Vec<(Region, ChunkCalls)> {
+        let base = self.next_id;
+        self.next_id += out.calls.len();
+        self.phaser.advance(&chunk.contig, chunk.start.0);
+        let mut decided = Vec::new();
+        for (i, site) in out.het_sites.iter().enumerate() {
+            if let Some(s) = site {
+                decided.extend(self.phaser.add(base + i, &chunk.contig, s));
+            }
+        }
+        self.held.push_back((chunk.clone(), out, base));
+        for (id, phase) in decided {
+            let held = self.held.iter_mut().rev().find(|(_, _, b)| *b <= id);
+            if let Some(call) = held.and_then(|(_, out, b)| out.calls.get_mut(id - *b)) {
+                call.phase = Some(phase);
+            }
+        }
+        self.phaser.advance(&chunk.contig, chunk.end.0);
+        self.ready()
+    }
+
+    /// The held chunks before the one with the open site, in order.
+    fn ready(&mut self) -> Vec<(Region, ChunkCalls)> {
+        let open = self.phaser.open();
+        let mut out = Vec::new();
+        while let Some((_, o, base)) = self.held.front() {
+            if open.is_some_and(|id| id < base + o.calls.len()) {
+                break;
+            }
+            if let Some((r, o, _)) = self.held.pop_front() {
+                out.push((r, o));
+            }
+        }
+        out
+    }
+
+    /// Every chunk still held: the input is over, so an open phase set of one site is none.
+    fn finish(mut self) -> Vec<(Region, ChunkCalls)> {
+        self.phaser.end_block();
+        self.ready()
+    }
+}
+
 /// Wall time spent in each stage, summed over workers (reported with `-v`).
 #[derive(Default)]
 struct StageTimes {
@@ -382,6 +510,8 @@ struct StageTimes {
     model_ns: AtomicU64,
     genotype_ns: AtomicU64,
     coverage_ns: AtomicU64,
+    /// Read-backed phasing, in the ordered output stage.
+    phase_ns: AtomicU64,
 }
 
 fn timed<T>(acc: &AtomicU64, f: impl FnOnce() -> T) -> T {
@@ -445,6 +575,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
         regions: job.regions.clone(),
         chunk_size: settings.chunk_size,
         median_depth,
+        phased: settings.phase,
     };
     let chunks = region::chunks(&job.regions, settings.chunk_size);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -494,44 +625,47 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
         depth_hist: delivery.wants_depth_histogram(),
         median_depth,
     };
-    let mut writer = VcfWriter::create(job.output, header(false)?, false)?;
-    let mut gwriter = match job.gvcf_output {
+    let vcf = VcfWriter::create(job.output, header(false)?, false)?;
+    let gvcf = match job.gvcf_output {
         Some(g) => Some(VcfWriter::create(g, header(true)?, true)?),
         None => None,
     };
-    let mut spill = (String::new(), 0u64);
-    let (mut n, mut pass) = (0u64, 0u64);
-    let mut write_ns = 0u64;
+    let mut w = Writers {
+        vcf,
+        gvcf,
+        spill: (String::new(), 0),
+        records: 0,
+        pass: 0,
+        write_ns: 0,
+        delivery: &mut delivery,
+    };
+    let mut phase = settings.phase.then(PhaseStage::default);
     pool.install(|| {
         region::run_ordered(
             &caller,
             &chunks,
             settings.threads * 4,
-            |chunk, out| {
-                let t = Instant::now();
-                for (i, c) in out.calls.iter().enumerate() {
-                    let gate = out.gate(i);
-                    writer.write_gated(c, gate)?;
-                    pass += u64::from(gate.is_none() && c.genotype.filter.as_str() == "PASS");
-                }
-                if let Some(g) = gwriter.as_mut() {
-                    write_gvcf_chunk(g, chunk, &out, &mut spill)?;
-                }
-                n += out.calls.len() as u64;
-                delivery.add_chunk(&out.calls, &out.depth_hist, out.clinical);
-                write_ns += t.elapsed().as_nanos() as u64;
-                Ok(())
+            |chunk, out| match phase.as_mut() {
+                None => w.write(chunk, out),
+                Some(p) => timed(&caller.times.phase_ns, || p.push(chunk, out))
+                    .into_iter()
+                    .try_for_each(|(c, o)| w.write(&c, o)),
             },
             |k| {
                 if let Some(b) = &bar {
                     b.inc(k as u64)
                 }
             },
-        )
+        )?;
+        phase
+            .map_or_else(Vec::new, PhaseStage::finish)
+            .into_iter()
+            .try_for_each(|(c, o)| w.write(&c, o))
     })
     .map_err(|e| gvcf_lost(e, job.gvcf_output))?;
-    let finished = writer.finish().map_err(|e| gvcf_lost(e, job.gvcf_output))?;
-    let gfinished = gwriter.map(VcfWriter::finish).transpose()?;
+    let (n, pass, write_ns) = (w.records, w.pass, w.write_ns);
+    let finished = w.vcf.finish().map_err(|e| gvcf_lost(e, job.gvcf_output))?;
+    let gfinished = w.gvcf.map(VcfWriter::finish).transpose()?;
     // side outputs, written under temporary names, then everything moved into place at once
     let t_side = Instant::now();
     let inputs_s = delivery.inputs_seconds;
@@ -566,6 +700,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             ("model", secs(&t.model_ns)),
             ("genotype+gvcf", secs(&t.genotype_ns)),
             ("coverage+clinical", secs(&t.coverage_ns)),
+            ("phase", secs(&t.phase_ns)),
             ("write", write_ns as f64 / 1e9),
         ],
         steps: vec![

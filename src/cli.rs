@@ -197,6 +197,14 @@ struct CallArgs {
     /// BED of the pseudo-autosomal regions, called diploid on --haploid-contigs.
     #[arg(long, value_name = "PAR.bed", requires = "haploid_contigs")]
     par_bed: Option<PathBuf>,
+    /// Phase heterozygous calls from the reads: phased GT (0|1) and FORMAT/PS, the position of
+    /// the phase set's first variant [default: on for long reads (preset hifi or ont, from
+    /// --preset or the model card), off for illumina].
+    #[arg(long, overrides_with = "no_phase")]
+    phase: bool,
+    /// Do not phase (see --phase).
+    #[arg(long, overrides_with = "phase")]
+    no_phase: bool,
     /// No progress bar and no summary line on stderr.
     #[arg(short, long, conflicts_with = "verbose")]
     quiet: bool,
@@ -413,6 +421,11 @@ fn run_call(a: CallArgs) -> Result<i32> {
         threads: a.threads as usize,
         quiet: a.quiet,
         gvcf_bands: a.gvcf_gq_bands.0.clone(),
+        phase: match (a.phase, a.no_phase) {
+            (true, _) => true,
+            (_, true) => false,
+            _ => pileup.long_reads(),
+        },
     };
     let gates = match &a.clinical_regions {
         Some(p) => Some(crate::clinical::Gates::load(
@@ -529,6 +542,8 @@ fn run_call(a: CallArgs) -> Result<i32> {
                 model.source,
                 pileup.describe()
             );
+            let phasing = if settings.phase { "on" } else { "off" };
+            eprintln!("callvar: read-backed phasing {phasing}");
             for (stage, secs) in &summary.stages {
                 eprintln!("callvar: stage {stage}: {secs:.2} s (summed over threads)");
             }

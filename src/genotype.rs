@@ -219,6 +219,8 @@ pub struct Call {
     pub genotype: Genotype,
     /// The call's confidence tier and the features it was decided from.
     pub review: crate::tiers::Review,
+    /// The read-backed phase of a heterozygous call, when phasing put it in a phase set.
+    pub phase: Option<crate::phasing::Phase>,
 }
 
 #[cfg(test)]

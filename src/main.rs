@@ -16,6 +16,7 @@ mod manifest;
 mod merge;
 mod model;
 mod output;
+mod phasing;
 mod ploidy;
 mod preset;
 mod reads;

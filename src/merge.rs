@@ -19,6 +19,11 @@
 //! furthest end of the variant records before them on the contig; a block wholly covered
 //! is dropped), re-spelling a trimmed block's REF base from `--ref`. Inside a shard the
 //! rule changes nothing, so shard boundaries end up exactly like chunk boundaries.
+//!
+//! Phased shards (long reads, [`crate::phasing`]) are the one exception to "byte for byte":
+//! each shard phases on its own, so a phase block stops at a shard border where one run would
+//! carry it on (the next shard starts a new phase set; a site alone at either side of the
+//! border stays unphased). Every record is still a valid phased record of its shard.
 use crate::output;
 use crate::reference::{RefReader, Reference};
 use crate::region::IntervalSet;
@@ -122,6 +127,7 @@ fn provenance(job: &MergeJob, path: &Path, header: &[String]) -> Result<Provenan
         .and_then(|l| l.split('\t').nth(9))
         .ok_or_else(|| missing("sample column in the #CHROM"))?;
     Ok(Provenance {
+        phased: header.iter().any(|l| l.starts_with("##FORMAT=<ID=PS,")),
         sample: sample.to_string(),
         command_line: job.command_line.clone(),
         reference_path: crate::output::absolute(&job.reference.path),

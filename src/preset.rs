@@ -128,6 +128,11 @@ impl PileupSettings {
         }
     }
 
+    /// Settings for long reads (preset hifi or ont): `call` phases by default.
+    pub fn long_reads(&self) -> bool {
+        self.preset == Preset::Hifi.name() || self.preset == Preset::Ont.name()
+    }
+
     /// One line for `call -v` and the VCF header: the preset and every value.
     pub fn describe(&self) -> String {
         format!(
@@ -158,6 +163,7 @@ mod tests {
         assert_eq!(h.repeat_indel_fraction, 0.01);
         assert_eq!((h.min_mapq, h.preset.as_str()), (5, "hifi"));
         assert_eq!(Preset::Hifi.default_model(), "pacbio-hifi");
+        assert!(h.long_reads() && Preset::Ont.settings().long_reads() && !i.long_reads());
         for p in [Preset::Illumina, Preset::Hifi, Preset::Ont] {
             assert_eq!(p.settings().validate(), Ok(()));
         }

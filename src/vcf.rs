@@ -47,6 +47,8 @@ pub struct Provenance {
     pub chunk_size: u64,
     /// The sample's median depth (the tiers' depth ratio; 0 = unknown).
     pub median_depth: f64,
+    /// Heterozygous calls are read-backed phased (the header defines FORMAT/PS).
+    pub phased: bool,
 }
 
 /// The VCF header; with `gvcf`, also the `<*>` allele, `END` and `MIN_DP` of reference blocks.
@@ -172,6 +174,16 @@ pub fn header(p: &Provenance, gvcf: bool) -> Result<vcf::Header> {
                 "Phred-scaled genotype posteriors normalised to the best genotype, rounded to the closest integer (overlapping records: of the best compatible configuration giving each genotype)",
             ),
         );
+    if p.phased {
+        b = b.add_format(
+            "PS",
+            Map::<Format>::new(
+                FNumber::Count(1),
+                FType::Integer,
+                "Phase set: the 1-based position of the first variant of the read-backed phase block (GT with | is phased within it)",
+            ),
+        );
+    }
     if gvcf {
         b = b
             .add_info(
@@ -261,10 +273,11 @@ pub fn extend_header(
 fn record(call: &Call, gvcf: bool, gate: Option<&str>) -> Result<vcf::variant::RecordBuf> {
     let c = &call.candidate;
     let g = &call.genotype;
-    let keys: Keys = ["GT", "GQ", "DP", "AD", "VAF", "PL"]
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let mut keys = vec!["GT", "GQ", "DP", "AD", "VAF", "PL"];
+    if call.phase.is_some() {
+        keys.push("PS");
+    }
+    let keys: Keys = keys.into_iter().map(String::from).collect();
     let depth = c.depth.max(1) as f32;
     let mut ad: Vec<u32> = c.allele_depths.clone();
     let mut pl = g.pl.clone();
@@ -280,13 +293,16 @@ fn record(call: &Call, gvcf: bool, gate: Option<&str>) -> Result<vcf::variant::R
         pl.extend(std::iter::repeat_n(worst, added));
         alts.push("<*>".to_string());
     }
-    let gt = g
-        .alleles
+    let (alleles, sep) = match &call.phase {
+        Some(p) => (p.order(&g.alleles), "|"),
+        None => (g.alleles.clone(), "/"),
+    };
+    let gt = alleles
         .iter()
         .map(|a| a.to_string())
         .collect::<Vec<_>>()
-        .join("/");
-    let values = vec![
+        .join(sep);
+    let mut values = vec![
         Some(Value::Genotype(gt.parse().context("genotype")?)),
         Some(Value::from(g.gq as i32)),
         Some(Value::from(c.depth as i32)),
@@ -303,6 +319,10 @@ fn record(call: &Call, gvcf: bool, gate: Option<&str>) -> Result<vcf::variant::R
             pl.iter().map(|&v| Some(v as i32)).collect::<Vec<_>>(),
         )),
     ];
+    if let Some(p) = &call.phase {
+        let ps = i32::try_from(p.set + 1).context("phase set beyond the VCF integer range")?;
+        values.push(Some(Value::from(ps)));
+    }
     let pos = Position::try_from(Pos1::from(c.pos).0 as usize).context("position")?;
     Ok(vcf::variant::RecordBuf::builder()
         .set_info(review_info(&call.review))
