@@ -25,6 +25,8 @@ mod region;
 mod report;
 mod shards;
 mod side_output;
+mod somatic;
+mod somatic_stats;
 mod tensor;
 mod train;
 mod vcf;
