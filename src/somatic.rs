@@ -26,8 +26,13 @@ use std::path::{Path, PathBuf};
 const REF_MARGIN: u64 = 256;
 /// Alleles with a TLOD below this are not written at all (Mutect2 emits from 3).
 pub const EMIT_TLOD: f64 = 2.0;
-/// Alt strand p-value below which a call gets `StrandBias`.
-pub const STRAND_P: f64 = 1e-3;
+/// A call gets `StrandBias` when its alt reads' strands are unlike the reference reads'
+/// (p-value below [`STRAND_P`]) and nearly all on one strand (at most [`STRAND_MINOR`] of
+/// them on the other): a read-orientation artifact, not a chance imbalance of a deep site.
+pub const STRAND_P: f64 = 1e-4;
+pub const STRAND_MINOR: f64 = 0.1;
+/// Calls within this many bases of a germline indel get `NearGermlineIndel`.
+pub const NEAR_INDEL: u64 = 10;
 /// A germline or artifact posterior at least this large, and above the somatic one,
 /// names the FILTER.
 const EXPLAINS: f64 = 0.05;
@@ -63,7 +68,7 @@ pub struct SomaticArgs {
     min_vaf: f32,
     /// Somatic calls with QUAL (Phred probability of not being somatic) below this get
     /// FILTER LowEvidence.
-    #[arg(long, default_value_t = 10.0, value_parser = crate::cli::non_negative)]
+    #[arg(long, default_value_t = 5.0, value_parser = crate::cli::non_negative)]
     min_qual: f64,
     /// Tumour sample name for the VCF (default: its read groups' SM, else the file stem);
     /// in a file holding several samples, selects that sample's read groups.
@@ -138,12 +143,13 @@ pub struct SomaticCall {
 }
 
 /// The FILTER IDs `somatic` writes, with their header descriptions.
-pub const FILTERS: [(&str, &str); 5] = [
+pub const FILTERS: [(&str, &str); 6] = [
     ("Germline", "More likely a germline allele than somatic: evidence in the normal, a tumour allele fraction near 0.5 or 1 (tumour-only), or a common allele in --germline-resource"),
     ("NormalArtifact", "More likely an artifact shared with the normal (alt reads in the normal at a low fraction) than somatic"),
     ("PanelOfNormals", "Allele listed in --panel-of-normals"),
     ("LowEvidence", "QUAL (Phred probability of not being somatic) below --min-qual"),
-    ("StrandBias", "Alt reads on one strand far more than the reference reads (two-sided binomial p < 0.001)"),
+    ("NearGermlineIndel", "Within 10 bp of a germline indel (FILTER Germline in this output), where reads misaligned around the indel show mismatches and spurious indels"),
+    ("StrandBias", "Alt reads (90% or more) on one strand, unlike the reference reads (two-sided binomial p < 0.0001)"),
 ];
 
 /// Alleles from a VCF (germline resource or panel of normals), normalised, with the
@@ -418,17 +424,12 @@ fn call_chunk(
             let listed = c
                 .germline
                 .and_then(|g| g.get(&cand.contig, p, &cand.alts[k]));
-            let germ_af = match (c.germline, listed) {
-                (None, _) => stats::DEFAULT_GERMLINE_AF,
-                (Some(_), None) => stats::ABSENT_GERMLINE_AF,
-                (Some(_), Some(af)) => af.unwrap_or(stats::DEFAULT_GERMLINE_AF),
+            let germ = match (c.germline, listed) {
+                (Some(_), Some(Some(af))) => GermlinePrior::from_af(af),
+                (Some(_), None) => GermlinePrior::from_af(stats::ABSENT_GERMLINE_AF),
+                _ => GermlinePrior::genome_average(),
             };
-            let v = stats::classify(
-                &tumor,
-                nev.as_ref().map(|(e, _)| e),
-                GermlinePrior { af: germ_af },
-                &s.priors,
-            );
+            let v = stats::classify(&tumor, nev.as_ref().map(|(e, _)| e), germ, &s.priors);
             if v.tlod < EMIT_TLOD {
                 continue;
             }
@@ -471,7 +472,36 @@ fn call_chunk(
             });
         }
     }
+    flag_near_germline_indels(&mut out);
     out
+}
+
+/// Adds `NearGermlineIndel` to every call that is not itself germline within
+/// [`NEAR_INDEL`] bases of a germline indel of the same chunk.
+fn flag_near_germline_indels(calls: &mut [SomaticCall]) {
+    let span = |c: &SomaticCall| (c.pos.0, c.pos.0 + c.reference.len() as u64);
+    let indels: Vec<(u64, u64)> = calls
+        .iter()
+        .filter(|c| c.filters.contains(&"Germline") && c.reference.len() != c.alt.len())
+        .map(span)
+        .collect();
+    for c in calls
+        .iter_mut()
+        .filter(|c| !c.filters.contains(&"Germline"))
+    {
+        let (s, e) = span(c);
+        if indels
+            .iter()
+            .any(|&(is, ie)| s < ie + NEAR_INDEL && is < e + NEAR_INDEL)
+        {
+            let at = c
+                .filters
+                .iter()
+                .position(|f| *f == "StrandBias")
+                .unwrap_or(c.filters.len());
+            c.filters.insert(at, "NearGermlineIndel");
+        }
+    }
 }
 
 /// The FILTER values of a verdict (empty: PASS).
@@ -489,7 +519,7 @@ pub fn filters_of(v: &Verdict, in_pon: bool, min_qual: f64) -> Vec<&'static str>
     if v.qual < min_qual {
         f.push("LowEvidence");
     }
-    if v.strand_p < STRAND_P {
+    if v.strand_p < STRAND_P && v.strand_minor <= STRAND_MINOR {
         f.push("StrandBias");
     }
     f
@@ -754,6 +784,37 @@ mod tests {
     }
 
     #[test]
+    fn calls_near_germline_indels_are_flagged() {
+        let call = |pos: u64, r: &str, a: &str, filters: Vec<&'static str>| SomaticCall {
+            contig: "chr1".into(),
+            pos: Pos0(pos),
+            reference: r.into(),
+            alt: a.into(),
+            qual: 30.0,
+            filters,
+            somatic: true,
+            tlod: 10.0,
+            nlod: None,
+            popaf: None,
+            samples: Vec::new(),
+        };
+        let mut calls = vec![
+            call(100, "A", "C", vec![]),
+            call(105, "ACGT", "A", vec!["Germline"]),
+            call(112, "C", "T", vec!["StrandBias"]),
+            call(119, "C", "T", vec![]),
+            call(125, "G", "T", vec!["Germline"]),
+        ];
+        flag_near_germline_indels(&mut calls);
+        let f: Vec<Vec<&str>> = calls.iter().map(|c| c.filters.clone()).collect();
+        assert_eq!(f[0], vec!["NearGermlineIndel"]);
+        assert_eq!(f[1], vec!["Germline"]);
+        assert_eq!(f[2], vec!["NearGermlineIndel", "StrandBias"]);
+        assert!(f[3].is_empty()); // 10 bases past the deletion's last base
+        assert_eq!(f[4], vec!["Germline"]);
+    }
+
+    #[test]
     fn filters_follow_the_posteriors() {
         let v = |s: f64, g: f64, a: f64, qual: f64, strand_p: f64| Verdict {
             tlod: 10.0,
@@ -763,6 +824,7 @@ mod tests {
             p_artifact: a,
             qual,
             strand_p,
+            strand_minor: 0.0,
         };
         assert!(filters_of(&v(0.999, 0.0, 0.0, 30.0, 0.5), false, 10.0).is_empty());
         assert_eq!(

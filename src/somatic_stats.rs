@@ -12,9 +12,10 @@ const AF_GRID: usize = 96;
 const AF_GRID_MIN: f64 = 1e-3;
 /// Normal-artifact fractions run up to this (a normal with more is germline-like).
 const ARTIFACT_AF_MAX: f64 = 0.3;
-/// Allele fractions a heterozygous germline variant shows (copy-number changes in a tumour
-/// move it off 0.5), and a homozygous one.
-const HET_AFS: [f64; 7] = [0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65];
+/// Allele fractions a heterozygous germline variant shows in a tumour (copy-number changes
+/// move it off 0.5) and in a normal, and a homozygous one.
+pub const TUMOR_HET_AFS: [f64; 7] = [0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65];
+pub const NORMAL_HET_AFS: [f64; 3] = [0.45, 0.50, 0.55];
 const HOM_AF: f64 = 0.98;
 /// The smallest and largest error rate a read can have.
 const MIN_ERROR: f64 = 1e-6;
@@ -119,12 +120,13 @@ impl Evidence {
         log_mean_exp(&v)
     }
 
-    /// ln P(reads | germline), heterozygous or homozygous with the weights of `prior`.
-    pub fn ln_lik_germline(&self, prior: &GermlinePrior) -> f64 {
-        let het: Vec<f64> = HET_AFS.iter().map(|&f| self.ln_lik(f)).collect();
+    /// ln P(reads | germline), heterozygous (at the fractions `het_afs`, equally likely) or
+    /// homozygous, with the weights of `prior`.
+    pub fn ln_lik_germline(&self, prior: &GermlinePrior, het_afs: &[f64]) -> f64 {
+        let het: Vec<f64> = het_afs.iter().map(|&f| self.ln_lik(f)).collect();
         let het = log_mean_exp(&het);
         let hom = self.ln_lik(HOM_AF);
-        let w = prior.het_share();
+        let w = prior.het_share;
         log_sum_exp(&[w.ln() + het, (1.0 - w).max(1e-300).ln() + hom])
     }
 
@@ -144,25 +146,33 @@ impl Evidence {
     }
 }
 
-/// The prior that a site carries a germline allele: from its population allele frequency
-/// when the resource lists it, else a default.
+/// The prior that the individual carries an allele in the germline, and how those carriers
+/// split between heterozygous and homozygous.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GermlinePrior {
-    /// Population allele frequency (or the default's equivalent).
-    pub af: f64,
+    pub carrier: f64,
+    pub het_share: f64,
 }
 
 impl GermlinePrior {
-    /// P(the individual carries the allele) under Hardy-Weinberg: 1 - (1 - af)^2.
-    pub fn carrier(&self) -> f64 {
-        let af = self.af.clamp(1e-9, 1.0 - 1e-9);
-        1.0 - (1.0 - af) * (1.0 - af)
+    /// From a population allele frequency, under Hardy-Weinberg: carriers 1 - (1 - af)^2,
+    /// of whom 2 af (1 - af) are heterozygous.
+    pub fn from_af(af: f64) -> Self {
+        let af = af.clamp(1e-9, 1.0 - 1e-9);
+        let carrier = 1.0 - (1.0 - af) * (1.0 - af);
+        GermlinePrior {
+            carrier,
+            het_share: 2.0 * af * (1.0 - af) / carrier,
+        }
     }
 
-    /// Share of carriers that are heterozygous.
-    pub fn het_share(&self) -> f64 {
-        let af = self.af.clamp(1e-9, 1.0 - 1e-9);
-        (2.0 * af * (1.0 - af)) / self.carrier()
+    /// Without a population frequency: about one germline variant per 1,000 bases of a
+    /// human genome, spread over three alternate bases, 60% of them heterozygous.
+    pub fn genome_average() -> Self {
+        GermlinePrior {
+            carrier: 1e-3 / 3.0,
+            het_share: 0.6,
+        }
     }
 }
 
@@ -180,10 +190,8 @@ pub const DEFAULT_PRIORS: Priors = Priors {
     artifact: 1e-6,
 };
 
-/// Population allele frequency assumed for an allele when no resource is given: about the
-/// heterozygosity of a human genome, per site.
-pub const DEFAULT_GERMLINE_AF: f64 = 5e-4;
-/// ... and for an allele the given resource does not list.
+/// Population allele frequency assumed for an allele the given germline resource does not
+/// list (Mutect2's default).
 pub const ABSENT_GERMLINE_AF: f64 = 1e-6;
 
 /// The verdict on one candidate allele.
@@ -200,6 +208,8 @@ pub struct Verdict {
     /// Phred-scaled probability that the allele is not somatic, capped at [`MAX_QUAL`].
     pub qual: f64,
     pub strand_p: f64,
+    /// Share of the alt reads on their less common strand.
+    pub strand_minor: f64,
 }
 
 /// The highest QUAL written (P(not somatic) = 1e-50).
@@ -220,7 +230,7 @@ pub fn classify(
     let (n0, ng, shared) = match normal {
         Some(n) => (
             n.ln_lik(0.0),
-            n.ln_lik_germline(&germline),
+            n.ln_lik_germline(&germline, &NORMAL_HET_AFS),
             tumor.ln_lik_shared_artifact(n),
         ),
         None => (0.0, 0.0, f64::NEG_INFINITY),
@@ -230,9 +240,9 @@ pub fn classify(
     let tg = if normal.is_some() {
         ts
     } else {
-        tumor.ln_lik_germline(&germline)
+        tumor.ln_lik_germline(&germline, &TUMOR_HET_AFS)
     };
-    let pg = germline.carrier();
+    let pg = germline.carrier;
     let h_noise = (1.0 - priors.somatic - pg - priors.artifact)
         .max(1e-12)
         .ln()
@@ -253,6 +263,11 @@ pub fn classify(
         p_artifact: (h_art - all).exp(),
         qual,
         strand_p: tumor.strand_p(),
+        strand_minor: if tumor.alt == 0 {
+            0.0
+        } else {
+            tumor.alt_forward.min(tumor.alt - tumor.alt_forward) as f64 / tumor.alt as f64
+        },
     }
 }
 
@@ -470,9 +485,7 @@ mod tests {
         let tumor = reads(15, 135, 35);
         let clean = reads(0, 40, 35);
         let het = reads(19, 21, 35);
-        let prior = GermlinePrior {
-            af: DEFAULT_GERMLINE_AF,
-        };
+        let prior = GermlinePrior::genome_average();
         let v = classify(&tumor, Some(&clean), prior, &DEFAULT_PRIORS);
         assert!(v.p_somatic > 0.99 && v.qual > 20.0, "{v:?}");
         assert!(v.nlod.unwrap() > 1.0);
@@ -486,34 +499,25 @@ mod tests {
 
     #[test]
     fn tumor_only_half_fraction_is_germline_low_fraction_somatic() {
-        let prior = GermlinePrior {
-            af: DEFAULT_GERMLINE_AF,
-        };
+        let prior = GermlinePrior::genome_average();
         let half = classify(&reads(75, 75, 35), None, prior, &DEFAULT_PRIORS);
         assert!(half.p_germline > 0.9, "{half:?}");
         let hom = classify(&reads(148, 2, 35), None, prior, &DEFAULT_PRIORS);
         assert!(hom.p_germline > 0.9, "{hom:?}");
         let low = classify(&reads(15, 135, 35), None, prior, &DEFAULT_PRIORS);
         assert!(low.p_somatic > 0.99, "{low:?}");
-        // a common population allele at 20% is more likely germline with a skewed fraction
-        // than somatic; a rare one is somatic
-        let common = GermlinePrior { af: 0.4 };
+        // at 30% a common population allele is germline (a skewed heterozygote); an allele
+        // the resource does not list is more likely somatic
+        let common = GermlinePrior::from_af(0.4);
         let c = classify(&reads(45, 105, 35), None, common, &DEFAULT_PRIORS);
-        let rare = GermlinePrior {
-            af: ABSENT_GERMLINE_AF,
-        };
+        let rare = GermlinePrior::from_af(ABSENT_GERMLINE_AF);
         let r = classify(&reads(45, 105, 35), None, rare, &DEFAULT_PRIORS);
-        assert!(
-            c.p_germline > r.p_germline && r.p_somatic > 0.99,
-            "{c:?} {r:?}"
-        );
+        assert!(c.p_germline > 0.99 && r.p_somatic > 0.5, "{c:?} {r:?}");
     }
 
     #[test]
     fn two_reads_of_noise_are_not_called_four_good_ones_are() {
-        let prior = GermlinePrior {
-            af: DEFAULT_GERMLINE_AF,
-        };
+        let prior = GermlinePrior::genome_average();
         let clean = reads(0, 40, 35);
         let two = classify(&reads(2, 148, 35), Some(&clean), prior, &DEFAULT_PRIORS);
         let four = classify(&reads(4, 146, 35), Some(&clean), prior, &DEFAULT_PRIORS);
@@ -550,11 +554,11 @@ mod tests {
 
     #[test]
     fn germline_prior_from_population_frequency() {
-        let p = GermlinePrior { af: 0.5 };
-        assert!((p.carrier() - 0.75).abs() < 1e-12);
-        assert!((p.het_share() - 2.0 / 3.0).abs() < 1e-12);
-        let rare = GermlinePrior { af: 1e-4 };
-        assert!((rare.het_share() - 1.0).abs() < 1e-3);
+        let p = GermlinePrior::from_af(0.5);
+        assert!((p.carrier - 0.75).abs() < 1e-12);
+        assert!((p.het_share - 2.0 / 3.0).abs() < 1e-12);
+        let rare = GermlinePrior::from_af(1e-4);
+        assert!((rare.het_share - 1.0).abs() < 1e-3);
     }
 
     #[test]
