@@ -339,29 +339,50 @@ pub fn error_profile(
     profile
 }
 
+/// One alternate allele of a candidate, with what its reads' error rates depend on.
+struct AlleleSite<'a> {
+    /// Index of the allele among the candidate's.
+    k: usize,
+    allele: &'a AltAllele,
+    pos: u64,
+    context: Option<usize>,
+    homopolymer: usize,
+    /// [`stats::indel_length_factor`] of an indel allele.
+    indel_length_factor: f64,
+}
+
 /// What one read says about alt `k` of a candidate: `None` when it carries neither that
 /// allele nor the reference (or is not informative).
 fn observe(
     read: &Read,
     support: Option<Support>,
-    k: usize,
-    cand: &Candidate,
-    ctx: Option<usize>,
-    h: usize,
+    a: &AlleleSite,
     profile: &ErrorProfile,
 ) -> Option<ReadObs> {
     let alt = match support? {
         Support::Ref => false,
-        Support::Alt(j) if j == k => true,
+        // an indel read counts for the allele only when it carries exactly that allele
+        // at this anchor (reads are left-aligned): the same-length indel elsewhere in the
+        // repeat, which germline calling accepts, would count one low-fraction allele's
+        // reads for a neighbour too
+        Support::Alt(j) if j == a.k => {
+            if a.allele.is_indel()
+                && read
+                    .indel_at(a.pos)
+                    .is_none_or(|d| &AltAllele::from(d.kind.clone()) != a.allele)
+            {
+                return None;
+            }
+            true
+        }
         _ => return None,
     };
-    let p = cand.pos.0;
-    let error = match &cand.alts[k] {
+    let error = match a.allele {
         AltAllele::Snv(b) => {
-            let q = read.base_at(p).map_or(0, |(_, q)| q);
-            profile.snv_error(ctx, base_code(*b).unwrap_or(0), q, read.mapq)
+            let q = read.base_at(a.pos).map_or(0, |(_, q)| q);
+            profile.snv_error(a.context, base_code(*b).unwrap_or(0), q, read.mapq)
         }
-        _ => profile.indel_error(h, read.mapq),
+        _ => profile.indel_error(a.homopolymer, read.mapq) * a.indel_length_factor,
     };
     Some(ReadObs {
         alt,
@@ -396,8 +417,6 @@ fn call_chunk(
     let mut out = Vec::new();
     for (cand, supports) in candidates::find(chunk, treads, refw, &s.candidates) {
         let p = cand.pos.0;
-        let ctx = context(refw, p);
-        let h = homopolymer(refw, p + 1);
         let site = Site::new(&cand, refw);
         let nsup = normal.map(|(r, _)| {
             (
@@ -405,10 +424,28 @@ fn call_chunk(
                 normal_supports(r, &site, n_span, s.candidates.min_base_qual),
             )
         });
-        for k in 0..cand.alts.len() {
+        for (k, allele) in cand.alts.iter().enumerate() {
+            let a = AlleleSite {
+                k,
+                allele,
+                pos: p,
+                context: context(refw, p),
+                homopolymer: homopolymer(refw, p + 1),
+                indel_length_factor: match allele {
+                    AltAllele::Snv(_) => 1.0,
+                    AltAllele::Ins(s) => stats::indel_length_factor(
+                        s.len() as u64,
+                        realign::repeat_end(p, allele, refw) - p - 1,
+                    ),
+                    AltAllele::Del(n) => stats::indel_length_factor(
+                        *n as u64,
+                        realign::repeat_end(p, allele, refw) - p - 1,
+                    ),
+                },
+            };
             let tobs: Vec<ReadObs> = supports
                 .iter()
-                .filter_map(|&(i, sup)| observe(&treads[i], sup, k, &cand, ctx, h, &profile))
+                .filter_map(|&(i, sup)| observe(&treads[i], sup, &a, &profile))
                 .collect();
             let tumor = Evidence::new(&tobs);
             if tumor.af() < s.min_vaf / 2.0 {
@@ -417,7 +454,7 @@ fn call_chunk(
             let nev = nsup.as_ref().map(|(r, sup)| {
                 let obs: Vec<ReadObs> = sup
                     .iter()
-                    .filter_map(|&(i, x)| observe(&r[i], x, k, &cand, ctx, h, &profile))
+                    .filter_map(|&(i, x)| observe(&r[i], x, &a, &profile))
                     .collect();
                 (Evidence::new(&obs), sup.len() as u32)
             });

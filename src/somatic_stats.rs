@@ -419,6 +419,19 @@ impl ErrorProfile {
     }
 }
 
+/// The share of a context's indel errors that are one particular allele of `len` bases:
+/// sequencing indel errors are one base long outside repeats; inside a repeat the indel can
+/// slide across (`slide` bases, as [`crate::realign::repeat_end`] measures it, at least two
+/// copies of the indel), slippage makes longer ones as common. A tenth per extra base
+/// otherwise, down to a thousandth.
+pub fn indel_length_factor(len: u64, slide: u64) -> f64 {
+    if len <= 1 || slide >= 2 * len {
+        1.0
+    } else {
+        0.1f64.powi(len.min(4) as i32 - 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,6 +563,15 @@ mod tests {
         assert!(one_sided.strand_p() < 1e-3);
         assert!((binomial_two_sided(5, 10, 0.5) - 1.0).abs() < 1e-9);
         assert!((binomial_two_sided(0, 3, 0.5) - 0.25).abs() < 1e-9);
+    }
+
+    #[test]
+    fn long_indel_errors_are_rare_outside_repeats() {
+        assert_eq!(indel_length_factor(1, 0), 1.0);
+        assert!((indel_length_factor(2, 0) - 0.1).abs() < 1e-12);
+        assert!((indel_length_factor(12, 3) - 1e-3).abs() < 1e-12);
+        // a CA deleted from (CA)5: slides 8 bases
+        assert_eq!(indel_length_factor(2, 8), 1.0);
     }
 
     #[test]
