@@ -31,8 +31,10 @@ pub const EMIT_TLOD: f64 = 2.0;
 /// them on the other): a read-orientation artifact, not a chance imbalance of a deep site.
 pub const STRAND_P: f64 = 1e-4;
 pub const STRAND_MINOR: f64 = 0.1;
-/// Calls within this many bases of a germline indel get `NearGermlineIndel`.
+/// Calls within this many bases of a germline indel, or of an indel with
+/// [`NEAR_INDEL_AF_RATIO`] times their tumour allele fraction, get `NearIndel`.
 pub const NEAR_INDEL: u64 = 10;
+pub const NEAR_INDEL_AF_RATIO: f64 = 4.0;
 /// A germline or artifact posterior at least this large, and above the somatic one,
 /// names the FILTER.
 const EXPLAINS: f64 = 0.05;
@@ -148,7 +150,7 @@ pub const FILTERS: [(&str, &str); 6] = [
     ("NormalArtifact", "More likely an artifact shared with the normal (alt reads in the normal at a low fraction) than somatic"),
     ("PanelOfNormals", "Allele listed in --panel-of-normals"),
     ("LowEvidence", "QUAL (Phred probability of not being somatic) below --min-qual"),
-    ("NearGermlineIndel", "Within 10 bp of a germline indel (FILTER Germline in this output), where reads misaligned around the indel show mismatches and spurious indels"),
+    ("NearIndel", "Within 10 bp of a germline indel (FILTER Germline in this output) or of an indel with 4 times this allele's tumour fraction, where reads misaligned around the indel show mismatches and spurious indels"),
     ("StrandBias", "Alt reads (90% or more) on one strand, unlike the reference reads (two-sided binomial p < 0.0001)"),
 ];
 
@@ -509,34 +511,44 @@ fn call_chunk(
             });
         }
     }
-    flag_near_germline_indels(&mut out);
+    flag_near_indels(&mut out);
     out
 }
 
-/// Adds `NearGermlineIndel` to every call that is not itself germline within
-/// [`NEAR_INDEL`] bases of a germline indel of the same chunk.
-fn flag_near_germline_indels(calls: &mut [SomaticCall]) {
+/// Adds `NearIndel` to every call that is not itself germline within [`NEAR_INDEL`] bases
+/// of a germline indel of the same chunk, or of an indel with [`NEAR_INDEL_AF_RATIO`] times
+/// its tumour allele fraction.
+fn flag_near_indels(calls: &mut [SomaticCall]) {
     let span = |c: &SomaticCall| (c.pos.0, c.pos.0 + c.reference.len() as u64);
-    let indels: Vec<(u64, u64)> = calls
+    let tumor_af = |c: &SomaticCall| c.samples.first().map_or(0.0, SampleCounts::af);
+    let indels: Vec<(usize, u64, u64, bool, f64)> = calls
         .iter()
-        .filter(|c| c.filters.contains(&"Germline") && c.reference.len() != c.alt.len())
-        .map(span)
+        .enumerate()
+        .filter(|(_, c)| c.reference.len() != c.alt.len())
+        .map(|(i, c)| {
+            let (s, e) = span(c);
+            (i, s, e, c.filters.contains(&"Germline"), tumor_af(c))
+        })
         .collect();
-    for c in calls
-        .iter_mut()
-        .filter(|c| !c.filters.contains(&"Germline"))
-    {
+    for (i, c) in calls.iter_mut().enumerate() {
+        if c.filters.contains(&"Germline") {
+            continue;
+        }
         let (s, e) = span(c);
-        if indels
-            .iter()
-            .any(|&(is, ie)| s < ie + NEAR_INDEL && is < e + NEAR_INDEL)
-        {
+        let af = tumor_af(c);
+        let near = indels.iter().any(|&(j, is, ie, germline, iaf)| {
+            j != i
+                && s < ie + NEAR_INDEL
+                && is < e + NEAR_INDEL
+                && (germline || iaf >= NEAR_INDEL_AF_RATIO * af)
+        });
+        if near {
             let at = c
                 .filters
                 .iter()
                 .position(|f| *f == "StrandBias")
                 .unwrap_or(c.filters.len());
-            c.filters.insert(at, "NearGermlineIndel");
+            c.filters.insert(at, "NearIndel");
         }
     }
 }
@@ -821,7 +833,7 @@ mod tests {
     }
 
     #[test]
-    fn calls_near_germline_indels_are_flagged() {
+    fn calls_near_indels_are_flagged() {
         let call = |pos: u64, r: &str, a: &str, filters: Vec<&'static str>| SomaticCall {
             contig: "chr1".into(),
             pos: Pos0(pos),
@@ -833,7 +845,17 @@ mod tests {
             tlod: 10.0,
             nlod: None,
             popaf: None,
-            samples: Vec::new(),
+            samples: vec![SampleCounts {
+                gt: "0/1",
+                ref_reads: 90,
+                alt_reads: 10,
+                depth: 100,
+            }],
+        };
+        let with_af = |mut c: SomaticCall, alt: u32| {
+            c.samples[0].alt_reads = alt;
+            c.samples[0].ref_reads = 100 - alt;
+            c
         };
         let mut calls = vec![
             call(100, "A", "C", vec![]),
@@ -841,14 +863,21 @@ mod tests {
             call(112, "C", "T", vec!["StrandBias"]),
             call(119, "C", "T", vec![]),
             call(125, "G", "T", vec!["Germline"]),
+            // a somatic insertion at 40%: flags the 2% SNV beside it, not the 20% one
+            with_af(call(200, "G", "GTT", vec![]), 40),
+            with_af(call(203, "C", "A", vec![]), 2),
+            with_af(call(205, "C", "A", vec![]), 20),
         ];
-        flag_near_germline_indels(&mut calls);
+        flag_near_indels(&mut calls);
         let f: Vec<Vec<&str>> = calls.iter().map(|c| c.filters.clone()).collect();
-        assert_eq!(f[0], vec!["NearGermlineIndel"]);
+        assert_eq!(f[0], vec!["NearIndel"]);
         assert_eq!(f[1], vec!["Germline"]);
-        assert_eq!(f[2], vec!["NearGermlineIndel", "StrandBias"]);
+        assert_eq!(f[2], vec!["NearIndel", "StrandBias"]);
         assert!(f[3].is_empty()); // 10 bases past the deletion's last base
         assert_eq!(f[4], vec!["Germline"]);
+        assert!(f[5].is_empty());
+        assert_eq!(f[6], vec!["NearIndel"]);
+        assert!(f[7].is_empty());
     }
 
     #[test]

@@ -320,8 +320,9 @@ pub const MAX_HOMOPOLYMER: usize = 10;
 /// every position: per trinucleotide context and alternate base, how many mismatches were
 /// seen against how many the base qualities predicted (a BQSR-like factor, shrunk toward
 /// 1); per homopolymer length after an anchor, how often reads carry an indel there.
-/// Each position contributes at most [`MAX_PER_SITE`] mismatches per alternate base and
-/// indel, so real variants (germline or somatic) barely move the estimate.
+/// Each position contributes at most [`site_cap`] mismatches per alternate base (and
+/// [`MAX_PER_SITE`] reads per indel), so real variants (germline or somatic) barely move
+/// the estimate.
 #[derive(Clone, Debug)]
 pub struct ErrorProfile {
     /// [context * 4 + alt]: (mismatches seen, mismatches the qualities predict).
@@ -330,8 +331,16 @@ pub struct ErrorProfile {
     indel: Vec<(f64, f64)>,
 }
 
-/// A position's contribution to the profile is capped at this many reads per allele.
+/// A position's contribution to the profile is capped at this many reads per allele, plus
+/// (for SNVs) four times the mismatches its base qualities predict: at 500x with low
+/// qualities errors alone put several reads on an allele, and a fixed cap would then
+/// understate the error rate.
 pub const MAX_PER_SITE: u32 = 2;
+
+/// The most mismatches one position adds for one alternate base (see [`MAX_PER_SITE`]).
+pub fn site_cap(expected: f64) -> u32 {
+    MAX_PER_SITE + (4.0 * expected).ceil() as u32
+}
 /// Pseudo-counts pulling the profile toward the base qualities (SNVs) and toward
 /// [`PRIOR_INDEL_RATE`] (indels) where a chunk has little data.
 const SNV_PSEUDO: f64 = 5.0;
@@ -382,7 +391,7 @@ impl ErrorProfile {
         if let Some(ctx) = t.context {
             for alt in (0..4).filter(|&a| a != ref_code) {
                 let s = &mut self.snv[ctx * 4 + alt];
-                s.0 += t.counts[alt].min(MAX_PER_SITE) as f64;
+                s.0 += t.counts[alt].min(site_cap(t.expected)) as f64;
                 s.1 += t.expected;
             }
         }
@@ -586,11 +595,11 @@ mod tests {
     #[test]
     fn error_profile_recalibrates_contexts_and_caps_each_site() {
         let mut p = ErrorProfile::default();
-        // context 5 (A C C? any index): qualities predict 1 mismatch per 100 sites, 10 seen
+        // context 5: qualities predict 1 mismatch per 100 sites for each alt, 10 seen for G
         for i in 0..1000 {
             let mut counts = [0, 100, 0, 0];
             if i % 100 == 0 {
-                counts[0] = 10; // a real variant: counted as MAX_PER_SITE
+                counts[0] = 10; // a real variant: counted as site_cap(0.01) = 3
             }
             if i % 10 == 0 {
                 counts[2] = 1;
@@ -607,11 +616,13 @@ mod tests {
                 },
             );
         }
-        // G: 100 seen, 10 predicted: ~10x; A: 20 (capped) seen vs 10 predicted
+        // G: 100 seen, 10 predicted: ~10x; A: 30 (capped) seen vs 10 predicted
         let g = p.snv_factor(Some(5), 2);
         let a = p.snv_factor(Some(5), 0);
         assert!((g - 105.0 / 15.0).abs() < 1e-9, "{g}");
-        assert!((a - 25.0 / 15.0).abs() < 1e-9, "{a}");
+        assert!((a - 35.0 / 15.0).abs() < 1e-9, "{a}");
+        // deep, low-quality sites may add more: 500 reads predicting 2 mismatches each
+        assert_eq!(site_cap(2.0), 10);
         assert_eq!(p.snv_factor(Some(6), 2), 1.0);
         assert!(p.snv_error(Some(5), 2, 30, 60) > 5.0 * p.snv_error(Some(6), 2, 30, 60));
         // indels: 2 capped events in 100,000 read bases, shrunk toward 1e-4

@@ -76,7 +76,7 @@ fn tumor_normal_finds_spiked_mutations_and_filters_germline() {
         "PanelOfNormals",
         "LowEvidence",
         "StrandBias",
-        "NearGermlineIndel",
+        "NearIndel",
     ] {
         assert!(text.contains(&format!("##FILTER=<ID={id},")), "{id}");
     }
