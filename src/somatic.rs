@@ -79,8 +79,9 @@ pub struct SomaticArgs {
     /// Normal sample name, as --tumor-sample.
     #[arg(long, value_name = "NAME", requires = "normal")]
     normal_sample: Option<String>,
-    /// Population allele frequencies (VCF with INFO AF, e.g. gnomAD): the germline prior of
-    /// each allele it lists; alleles it does not list get a prior of 1e-6.
+    /// Population allele frequencies (VCF with INFO AF, e.g. gnomAD; read whole, then kept
+    /// for the regions called): the germline prior of each allele it lists; alleles it does
+    /// not list are given a population frequency of 1e-6.
     #[arg(long, value_name = "POP.vcf[.gz]")]
     germline_resource: Option<PathBuf>,
     /// Panel of normals (VCF): alleles it lists get FILTER PanelOfNormals.

@@ -12,6 +12,8 @@
 //! vcfeval's evaluation regions. [`metrics`] counts SNP and INDEL apart (also per
 //! `--stratify` BED) with the F1-maximising score threshold; [`report`] writes the table or
 //! JSON, the `--output-dir` files and the `--min-f1` gate, [`html`] the `--report` page.
+//! `--somatic` evaluates a somatic call set instead ([`somatic`]): alleles only, with recall
+//! per allele-fraction bin.
 mod html;
 mod matching;
 mod metrics;
