@@ -131,6 +131,22 @@ fn tumor_normal_finds_spiked_mutations_and_filters_germline() {
     assert_eq!(snp["tp"], 10, "{ev}");
     assert!(snp["fp"].as_u64().unwrap() <= 3, "{ev}");
     assert!(ev["INDEL"]["tp"].as_u64().unwrap() >= 3, "{ev}");
+    // the gate: exit 3 when a named F1 is missed, with the table otherwise printed
+    let gated = callvar(&[
+        "eval",
+        "--somatic",
+        "--ref",
+        &td("ref.fa.gz"),
+        "--truth",
+        &td("somatic/truth.vcf"),
+        "--calls",
+        &out,
+        "--min-f1",
+        "SNP=0.5,INDEL=0.99",
+    ]);
+    assert_eq!(gated.status.code(), Some(3), "{}", stderr_of(&gated));
+    assert!(stderr_of(&gated).contains("gate not met: INDEL F1"));
+    assert!(String::from_utf8_lossy(&gated.stdout).contains("VAF bin"));
     // every mutation spiked into 30% or more of the reads is found
     let at_least = snp["recall_at_least"].as_array().unwrap();
     let r20 = at_least.iter().find(|b| b["vaf_min"] == 0.2).unwrap();
