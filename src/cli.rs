@@ -1,4 +1,4 @@
-//! Command line: clap definitions for `call`, `train`, `eval`, `shards` and `merge`, and the
+//! Command line: clap definitions for `call`, `train`, `eval`, `shards`, `merge` and `somatic`, and the
 //! glue that turns arguments into each command's typed job. Returns the process exit code.
 use crate::call::{self, CallJob, CallSettings};
 use crate::model::{Model, ModelCard};
@@ -40,6 +40,8 @@ enum Command {
     Shards(ShardsArgs),
     /// Join the shard VCFs (or gVCFs) of a plan into the file one `call` run would write.
     Merge(MergeArgs),
+    /// Call somatic SNVs and indels in a tumour, against its normal or tumour-only.
+    Somatic(crate::somatic::SomaticArgs),
     /// Measure a model's GQ/QUAL reliability on labelled samples; with --output, fit a
     /// softmax temperature and write the calibrated model.
     Calibrate(crate::calibrate::CalibrateArgs),
@@ -680,5 +682,6 @@ pub fn run() -> Result<i32> {
         Command::Shards(a) => run_shards(a),
         Command::Merge(a) => run_merge(a),
         Command::Calibrate(a) => crate::calibrate::run(a),
+        Command::Somatic(a) => crate::somatic::run(a),
     }
 }

@@ -26,6 +26,8 @@ mod region;
 mod report;
 mod shards;
 mod side_output;
+mod somatic;
+mod somatic_stats;
 mod tensor;
 mod tiers;
 mod train;

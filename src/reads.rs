@@ -151,6 +151,8 @@ pub struct Alignments {
     read_groups: Option<Arc<ReadGroupSet>>,
     /// @SQ M5 checksums by contig, where the header has them.
     md5s: HashMap<String, String>,
+    /// The header's @SQ names and lengths, in header order.
+    contigs: Vec<(String, u64)>,
     pub counters: Arc<ReadCounters>,
 }
 
@@ -326,9 +328,11 @@ impl Alignments {
             counts
         };
         let mut shared = 0;
+        let mut contigs = Vec::new();
         for tid in 0..header.target_count() {
             let name = String::from_utf8_lossy(header.tid2name(tid)).to_string();
             let len = header.target_len(tid).unwrap_or(0);
+            contigs.push((name.clone(), len));
             match reference.contig_len(&name) {
                 None if mapped[tid as usize] > 0 => bail!(
                     "{shown}: contig '{name}' has mapped reads but is not in the reference {} (wrong reference build or naming?)",
@@ -372,8 +376,34 @@ impl Alignments {
             index,
             read_groups: groups.map(Arc::new),
             md5s,
+            contigs,
             counters: Arc::default(),
         })
+    }
+
+    /// Refuses two alignment files (a tumour and its normal) aligned to different
+    /// references: their @SQ lines must name the same contigs with the same lengths, and
+    /// the same M5 checksums where both headers have one.
+    pub fn check_same_reference(&self, other: &Alignments) -> Result<()> {
+        let (a, b) = (self.path.display(), other.path.display());
+        if self.contigs.len() != other.contigs.len() {
+            bail!(
+                "{a} and {b}: aligned to different references ({} and {} @SQ lines)",
+                self.contigs.len(),
+                other.contigs.len()
+            );
+        }
+        for ((n1, l1), (n2, l2)) in self.contigs.iter().zip(&other.contigs) {
+            if n1 != n2 || l1 != l2 {
+                bail!("{a} and {b}: aligned to different references (@SQ {n1} {l1} bp against {n2} {l2} bp)");
+            }
+            if let (Some(m1), Some(m2)) = (self.md5s.get(n1), other.md5s.get(n2)) {
+                if m1 != m2 {
+                    bail!("{a} and {b}: aligned to different references (@SQ {n1} M5 {m1} against {m2})");
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Checks the header's @SQ M5 checksums of `contigs` against the reference's sequence

@@ -53,7 +53,6 @@ pub struct Provenance {
 
 /// The VCF header; with `gvcf`, also the `<*>` allele, `END` and `MIN_DP` of reference blocks.
 pub fn header(p: &Provenance, gvcf: bool) -> Result<vcf::Header> {
-    use vcf::header::record::Value as HV;
     let mut b = vcf::Header::builder()
         .set_file_format(vcf::header::FileFormat::new(4, 3))
         .add_filter("PASS", Map::<Filter>::new("All filters passed"))
@@ -199,6 +198,14 @@ pub fn header(p: &Provenance, gvcf: bool) -> Result<vcf::Header> {
                 Map::<AlternativeAllele>::new("Any allele other than those listed (reference blocks and <*> in variant records)"),
             );
     }
+    b = provenance_lines(b, p)?;
+    Ok(b.add_sample_name(p.sample.as_str()).build())
+}
+
+/// The contigs and the provenance lines (`##source`, `##callvarCommand`, reference, regions,
+/// model) every callvar VCF header carries.
+fn provenance_lines(mut b: vcf::header::Builder, p: &Provenance) -> Result<vcf::header::Builder> {
+    use vcf::header::record::Value as HV;
     for (name, len) in &p.contigs {
         let mut c = Map::<Contig>::new();
         *c.length_mut() = Some(*len as usize);
@@ -235,7 +242,123 @@ pub fn header(p: &Provenance, gvcf: bool) -> Result<vcf::Header> {
         "callvarModel".parse().context("header key")?,
         HV::Map(p.model_name.clone(), model),
     )?;
-    Ok(b.add_sample_name(p.sample.as_str()).build())
+    Ok(b)
+}
+
+/// The header of `callvar somatic`: one sample column per name (tumour, then normal), the
+/// somatic FILTERs, INFO SOMATIC/TLOD/NLOD (and POPAF with a germline resource), FORMAT
+/// GT/AD/DP/AF, and the provenance lines of [`header`].
+pub fn somatic_header(p: &Provenance, samples: &[String], popaf: bool) -> Result<vcf::Header> {
+    let mut b = vcf::Header::builder()
+        .set_file_format(vcf::header::FileFormat::new(4, 3))
+        .add_filter("PASS", Map::<Filter>::new("All filters passed"));
+    for (id, description) in crate::somatic::FILTERS {
+        b = b.add_filter(id, Map::<Filter>::new(description));
+    }
+    b = b
+        .add_info(
+            "SOMATIC",
+            Map::<Info>::new(INumber::Count(0), IType::Flag, "The allele is best explained as somatic (posterior above germline and normal artifact), whatever its FILTER"),
+        )
+        .add_info(
+            "TLOD",
+            Map::<Info>::new(INumber::Count(1), IType::Float, "log10 likelihood ratio of the tumour reads: somatic (allele fraction integrated over a log-uniform prior) against background error"),
+        );
+    if samples.len() > 1 {
+        b = b.add_info(
+            "NLOD",
+            Map::<Info>::new(INumber::Count(1), IType::Float, "log10 likelihood ratio of the normal reads: no variant against the tumour's allele fraction"),
+        );
+    }
+    if popaf {
+        b = b.add_info(
+            "POPAF",
+            Map::<Info>::new(
+                INumber::Count(1),
+                IType::Float,
+                "Population allele frequency from --germline-resource",
+            ),
+        );
+    }
+    b = b
+        .add_format(
+            "GT",
+            Map::<Format>::new(FNumber::Count(1), FType::String, "Genotype"),
+        )
+        .add_format(
+            "AD",
+            Map::<Format>::new(
+                FNumber::ReferenceAlternateBases,
+                FType::Integer,
+                "Reads carrying REF and ALT",
+            ),
+        )
+        .add_format(
+            "DP",
+            Map::<Format>::new(FNumber::Count(1), FType::Integer, "Reads covering the site"),
+        )
+        .add_format(
+            "AF",
+            Map::<Format>::new(
+                FNumber::AlternateBases,
+                FType::Float,
+                "ALT reads over REF and ALT reads",
+            ),
+        );
+    b = provenance_lines(b, p)?;
+    for s in samples {
+        b = b.add_sample_name(s.as_str());
+    }
+    Ok(b.build())
+}
+
+/// A somatic call's record.
+fn somatic_record(c: &crate::somatic::SomaticCall) -> Result<vcf::variant::RecordBuf> {
+    use noodles_vcf::variant::record_buf::info::field::Value as IValue;
+    let keys: Keys = ["GT", "AD", "DP", "AF"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let round = |x: f64, k: f64| ((x * k).round() / k) as f32;
+    let mut values = Vec::new();
+    for s in &c.samples {
+        values.push(vec![
+            Some(Value::Genotype(s.gt.parse().context("genotype")?)),
+            Some(Value::from(vec![
+                Some(s.ref_reads as i32),
+                Some(s.alt_reads as i32),
+            ])),
+            Some(Value::from(s.depth as i32)),
+            Some(Value::from(vec![Some(round(s.af(), 1e4))])),
+        ]);
+    }
+    let mut info: Vec<(String, Option<IValue>)> = Vec::new();
+    if c.somatic {
+        info.push(("SOMATIC".into(), Some(IValue::Flag)));
+    }
+    info.push(("TLOD".into(), Some(IValue::Float(round(c.tlod, 100.0)))));
+    if let Some(n) = c.nlod {
+        info.push(("NLOD".into(), Some(IValue::Float(round(n, 100.0)))));
+    }
+    if let Some(a) = c.popaf {
+        info.push(("POPAF".into(), Some(IValue::Float(a as f32))));
+    }
+    let filters: Vec<String> = if c.filters.is_empty() {
+        vec!["PASS".into()]
+    } else {
+        c.filters.iter().map(|f| f.to_string()).collect()
+    };
+    let pos = Position::try_from(Pos1::from(c.pos).0 as usize).context("position")?;
+    Ok(vcf::variant::RecordBuf::builder()
+        .set_reference_sequence_name(c.contig.as_str())
+        .set_variant_start(pos)
+        .set_reference_bases(c.reference.as_str())
+        .set_alternate_bases(AlternateBases::from(vec![c.alt.clone()]))
+        .set_quality_score(round(c.qual, 10.0))
+        .set_filters(filters.into_iter().collect::<Filters>())
+        .set_info(info.into_iter().collect())
+        .set_samples(Samples::new(keys, values))
+        .build())
 }
 
 /// The FILTER values of a call's record: its own, and `gate` (e.g. `ClinicalGate`) when it
@@ -575,6 +698,12 @@ impl VcfWriter {
     /// [`filters_of`].
     pub fn write_gated(&mut self, call: &Call, gate: Option<&str>) -> Result<()> {
         let rec = record(call, self.gvcf, gate)?;
+        self.write_record(&rec)
+    }
+
+    /// Writes a somatic call.
+    pub fn write_somatic(&mut self, call: &crate::somatic::SomaticCall) -> Result<()> {
+        let rec = somatic_record(call)?;
         self.write_record(&rec)
     }
 

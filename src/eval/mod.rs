@@ -12,10 +12,13 @@
 //! vcfeval's evaluation regions. [`metrics`] counts SNP and INDEL apart (also per
 //! `--stratify` BED) with the F1-maximising score threshold; [`report`] writes the table or
 //! JSON, the `--output-dir` files and the `--min-f1` gate, [`html`] the `--report` page.
+//! `--somatic` evaluates a somatic call set instead ([`somatic`]): alleles only, with recall
+//! per allele-fraction bin.
 mod html;
 mod matching;
 mod metrics;
 mod report;
+mod somatic;
 
 use crate::reference::{ContigCache, Reference};
 use crate::region::{self, IntervalSet, Region};
@@ -69,6 +72,11 @@ pub struct EvalArgs {
     /// Print the metrics as one JSON document instead of a table.
     #[arg(long)]
     json: bool,
+    /// Somatic mode: match alleles only (genotypes ignored), report recall per truth allele
+    /// fraction bin (INFO VAF, else AF), precision and F1 per type; the truth's every record
+    /// counts. --json, --min-f1, --regions, --confident and --all-records apply.
+    #[arg(long, conflicts_with_all = ["report", "output_dir", "stratify"])]
+    somatic: bool,
     /// Write a self-contained HTML report: the gate, the metrics, and precision-recall
     /// curves per type for all variants and each --stratify stratum.
     #[arg(long, value_name = "report.html")]
@@ -479,7 +487,7 @@ fn parse_gate_arg(s: &str) -> Result<report::Gate, String> {
 
 pub fn run(a: EvalArgs) -> Result<i32> {
     let score_gq = a.score == ScoreField::Gq;
-    let gate = a.min_f1.map(|g| g.0);
+    let gate = a.min_f1.clone().map(|g| g.0);
     let report_file = match &a.report {
         Some(d) => {
             let f = crate::side_output::SideFile::prepare("--report", d)?;
@@ -494,6 +502,9 @@ pub fn run(a: EvalArgs) -> Result<i32> {
         None => None,
     };
     let reference = Reference::open(&a.reference)?;
+    if a.somatic {
+        return run_somatic(&a, &reference, gate);
+    }
     let mut seqs = ContigCache::new(&reference)?;
     let truth = load(
         &a.truth,
@@ -591,6 +602,54 @@ pub fn run(a: EvalArgs) -> Result<i32> {
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
     let failed = gate.map_or_else(Vec::new, |g| report::gate_failures(&ev.report, &g));
+    if !failed.is_empty() {
+        eprintln!("callvar eval: gate not met: {}", failed.join("; "));
+        return Ok(3);
+    }
+    Ok(0)
+}
+
+/// `eval --somatic`: see [`somatic`].
+fn run_somatic(
+    a: &EvalArgs,
+    reference: &Reference,
+    gate: Option<Vec<(VarType, f64)>>,
+) -> Result<i32> {
+    let (_, truth) = crate::vcf::read_vcf(&a.truth)?;
+    let (_, calls) = crate::vcf::read_vcf(&a.calls)?;
+    let mut vcf_contigs: Vec<&str> = Vec::new();
+    for r in truth.iter().chain(&calls) {
+        if !vcf_contigs.contains(&r.contig.as_str()) {
+            vcf_contigs.push(&r.contig);
+        }
+    }
+    let confident = match &a.confident {
+        Some(p) => Some(read_regions_bed(p, reference, &vcf_contigs)?),
+        None => None,
+    };
+    let regions = match &a.regions {
+        Some(r) => {
+            let list = region::parse_regions(r, &reference.contigs)?;
+            check_contigs("--regions", &list, reference, &vcf_contigs)?;
+            Some(IntervalSet::new(&list))
+        }
+        None => None,
+    };
+    let r = somatic::run(
+        reference,
+        &truth,
+        &calls,
+        a.all_records,
+        regions.as_ref(),
+        confident.as_ref(),
+    )
+    .with_context(|| format!("{} against {}", a.calls.display(), a.truth.display()))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        print!("{}", somatic::table(&r));
+    }
+    let failed = gate.map_or_else(Vec::new, |g| somatic::gate_failures(&r, &report::Gate(g)));
     if !failed.is_empty() {
         eprintln!("callvar eval: gate not met: {}", failed.join("; "));
         return Ok(3);
