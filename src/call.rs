@@ -574,7 +574,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
         contigs: job.reference.contigs.clone(),
         regions: job.regions.clone(),
         chunk_size: settings.chunk_size,
-        median_depth,
+        median_depth: Some(median_depth),
         phased: settings.phase,
     };
     let chunks = region::chunks(&job.regions, settings.chunk_size);

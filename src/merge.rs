@@ -144,9 +144,11 @@ fn provenance(job: &MergeJob, path: &Path, header: &[String]) -> Result<Provenan
         contigs: job.reference.contigs.clone(),
         regions: job.plan.regions.clone(),
         chunk_size: job.plan.chunk_size,
-        median_depth: value(header, "##callvarMedianDepth=")
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| missing("##callvarMedianDepth"))?,
+        median_depth: Some(
+            value(header, "##callvarMedianDepth=")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| missing("##callvarMedianDepth"))?,
+        ),
     })
 }
 

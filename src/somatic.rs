@@ -610,6 +610,8 @@ pub fn run_job(job: SomaticJob, settings: &SomaticSettings) -> Result<SomaticSum
         contigs: job.reference.contigs.clone(),
         regions: job.regions.clone(),
         chunk_size: settings.chunk_size,
+        median_depth: None,
+        phased: false,
     };
     let header = vcf::somatic_header(&provenance, &job.samples, job.germline.is_some())?;
     let chunks = region::chunks(&job.regions, settings.chunk_size);

@@ -45,8 +45,9 @@ pub struct Provenance {
     /// `callvar merge` checks shards against its plan with them.
     pub regions: Vec<crate::region::Region>,
     pub chunk_size: u64,
-    /// The sample's median depth (the tiers' depth ratio; 0 = unknown).
-    pub median_depth: f64,
+    /// The sample's median depth (the tiers' depth ratio; 0 = unknown), written as
+    /// `##callvarMedianDepth`; `None` for headers without tiers (somatic).
+    pub median_depth: Option<f64>,
     /// Heterozygous calls are read-backed phased (the header defines FORMAT/PS).
     pub phased: bool,
 }
@@ -230,7 +231,9 @@ fn provenance_lines(mut b: vcf::header::Builder, p: &Provenance) -> Result<vcf::
     )?;
     b = other(b, "callvarChunkSize", p.chunk_size.to_string())?;
     b = other(b, "callvarCalibration", p.model_calibration.clone())?;
-    b = other(b, "callvarMedianDepth", format!("{}", p.median_depth))?;
+    if let Some(median) = p.median_depth {
+        b = other(b, "callvarMedianDepth", format!("{median}"))?;
+    }
     let mut model = Map::<Other>::new();
     for (tag, value) in [("Version", &p.model_version), ("SHA256", &p.model_sha256)] {
         let tag = tag
