@@ -14,6 +14,7 @@ use crate::haplotypes;
 use crate::model::{self, InferenceService, Model, Prediction, ScorerHandle};
 use crate::ploidy::PloidyMap;
 use crate::reads::{self, Alignments, Read, ReadSource};
+use crate::realigner::{self, RealignCounts};
 use crate::reference::{RefReader, RefWindow, Reference};
 use crate::region::{self, Region, RegionProcessor};
 use crate::side_output;
@@ -142,6 +143,9 @@ pub struct CallSettings {
     pub quiet: bool,
     /// GQ band lower bounds for gVCF reference blocks (used when a gVCF is written).
     pub gvcf_bands: Vec<u32>,
+    /// Reassemble active windows and realign their reads before candidates
+    /// ([`crate::realigner`]).
+    pub realign: bool,
 }
 
 struct Caller<'a> {
@@ -212,8 +216,16 @@ impl RegionProcessor for Caller<'_> {
     ) -> Result<ChunkCalls> {
         let t = &self.times;
         let measure = self.clinical.is_some() || self.depth_hist;
+        let (mut reads, refw) = timed(&t.pileup_ns, || src.fetch(chunk, refr, REF_MARGIN))?;
+        if self.settings.realign {
+            let cfg = &self.settings.candidates;
+            let (lo, hi) = (chunk.start.0, chunk.end.0);
+            let c = timed(&t.realign_ns, || {
+                realigner::realign_chunk(&mut reads, &refw, lo, hi, cfg.min_base_qual)
+            });
+            t.realign.add(c);
+        }
         let (p, depth) = timed(&t.pileup_ns, || -> Result<_> {
-            let (reads, refw) = src.fetch(chunk, refr, REF_MARGIN)?;
             let depth = measure.then(|| reads::coverage(&reads, chunk.start.0, chunk.end.0));
             let cfg = &self.settings.candidates;
             Ok((pileup_reads(chunk, &reads, refw, cfg, self.gvcf), depth))
@@ -337,9 +349,36 @@ fn write_gvcf_chunk(
 #[derive(Default)]
 struct StageTimes {
     pileup_ns: AtomicU64,
+    realign_ns: AtomicU64,
+    realign: RealignTotals,
     model_ns: AtomicU64,
     genotype_ns: AtomicU64,
     coverage_ns: AtomicU64,
+}
+
+/// [`RealignCounts`] summed over chunks.
+#[derive(Default)]
+struct RealignTotals {
+    windows: AtomicU64,
+    assembled: AtomicU64,
+    reads_changed: AtomicU64,
+}
+
+impl RealignTotals {
+    fn add(&self, c: RealignCounts) {
+        self.windows.fetch_add(c.windows, Ordering::Relaxed);
+        self.assembled.fetch_add(c.assembled, Ordering::Relaxed);
+        self.reads_changed
+            .fetch_add(c.reads_changed, Ordering::Relaxed);
+    }
+
+    fn total(&self) -> RealignCounts {
+        RealignCounts {
+            windows: self.windows.load(Ordering::Relaxed),
+            assembled: self.assembled.load(Ordering::Relaxed),
+            reads_changed: self.reads_changed.load(Ordering::Relaxed),
+        }
+    }
 }
 
 fn timed<T>(acc: &AtomicU64, f: impl FnOnce() -> T) -> T {
@@ -360,6 +399,8 @@ pub struct CallSummary {
     pub steps: Vec<(&'static str, f64)>,
     /// Lines for the side outputs (clinical gates), after the summary line.
     pub notes: Vec<String>,
+    /// What the realigner did, with `--realign`.
+    pub realign: Option<RealignCounts>,
 }
 
 /// The stdout pipe closed while a gVCF was still being written: not the quiet end of
@@ -516,6 +557,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
         device: device_names,
         stages: vec![
             ("reads+candidates+tensors", secs(&t.pileup_ns)),
+            ("realign", secs(&t.realign_ns)),
             ("model", secs(&t.model_ns)),
             ("genotype+gvcf", secs(&t.genotype_ns)),
             ("coverage+clinical", secs(&t.coverage_ns)),
@@ -526,5 +568,6 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             ("side outputs+commit", side_s),
         ],
         notes,
+        realign: settings.realign.then(|| t.realign.total()),
     })
 }

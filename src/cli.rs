@@ -234,6 +234,10 @@ struct CallArgs {
     /// called contigs).
     #[arg(long, requires = "manifest")]
     hash_inputs: bool,
+    /// Reassemble active windows (indels, soft clips, mismatch clusters) with a de Bruijn
+    /// graph and realign their reads to the best haplotypes before finding candidates.
+    #[arg(long)]
+    realign: bool,
     #[command(flatten)]
     pileup: PileupArgs,
 }
@@ -413,6 +417,7 @@ fn run_call(a: CallArgs) -> Result<i32> {
         threads: a.threads as usize,
         quiet: a.quiet,
         gvcf_bands: a.gvcf_gq_bands.0.clone(),
+        realign: a.realign,
     };
     let gates = match &a.clinical_regions {
         Some(p) => Some(crate::clinical::Gates::load(
@@ -534,6 +539,12 @@ fn run_call(a: CallArgs) -> Result<i32> {
             }
             for (step, secs) in &summary.steps {
                 eprintln!("callvar: step {step}: {secs:.2} s (wall)");
+            }
+            if let Some(c) = summary.realign {
+                eprintln!(
+                    "callvar: realign: {} active windows, {} assembled, {} reads realigned",
+                    c.windows, c.assembled, c.reads_changed
+                );
             }
         }
     }

@@ -1,7 +1,8 @@
 //! Alignment input: opens a BAM or CRAM (decoded with the reference) with its index, checks
 //! the header against the reference, and fetches the reads of a region, filtered the way
-//! DeepVariant filters them by default and decoded into realigned [`Read`]s.
-use crate::realign::{self, Block, Indel, Op};
+//! DeepVariant filters them by default and decoded into [`Read`]s
+//! (CIGAR blocks with left-aligned indels; local reassembly is [`crate::realigner`]'s).
+use crate::cigar::{self, Block, Indel, Op};
 use crate::reference::Compression;
 use crate::reference::{RefWindow, Reference};
 use crate::region::Region;
@@ -521,7 +522,7 @@ impl ReadSource {
         Ok(out)
     }
 
-    /// Reads overlapping `region`, decoded and realigned. Returns the reads (sorted by start,
+    /// Reads overlapping `region`, decoded with left-aligned indels. Returns the reads (sorted by start,
     /// then key) and a reference window covering all of them plus `margin` around the region.
     pub fn fetch(
         &mut self,
@@ -573,7 +574,7 @@ fn decode(rec: &bam::Record, refw: &RefWindow) -> Read {
         qual.iter_mut().for_each(|q| *q = 20); // no qualities stored: assume Q20
     }
     let start = rec.pos().max(0) as u64;
-    let (blocks, indels) = realign::align_read(start, &ops, &seq, &qual, refw);
+    let (blocks, indels) = cigar::align_read(start, &ops, &seq, &qual, refw);
     let end = rec.cigar().end_pos().max(0) as u64;
     let mate = (rec.flags() & 0xC0) as u64;
     let clip = |op: Option<&Op>| match op {
