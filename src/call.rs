@@ -216,7 +216,14 @@ impl RegionProcessor for Caller<'_> {
     ) -> Result<ChunkCalls> {
         let t = &self.times;
         let measure = self.clinical.is_some() || self.depth_hist;
-        let (mut reads, refw) = timed(&t.pileup_ns, || src.fetch(chunk, refr, REF_MARGIN))?;
+        let around = if self.settings.realign {
+            realigner::FETCH_MARGIN
+        } else {
+            0
+        };
+        let (mut reads, refw) = timed(&t.pileup_ns, || {
+            src.fetch_around(chunk, refr, REF_MARGIN, around)
+        })?;
         if self.settings.realign {
             let cfg = &self.settings.candidates;
             let (lo, hi) = (chunk.start.0, chunk.end.0);

@@ -444,15 +444,20 @@ const FLAG_DUP: u16 = 0x400;
 const FLAG_SUPPLEMENTARY: u16 = 0x800;
 
 impl ReadSource {
-    /// Raw records overlapping `region` that pass the filter, in file order.
-    fn records(&mut self, region: &Region) -> Result<Vec<bam::Record>> {
+    /// Raw records overlapping `region` widened by `around` on each side that pass the
+    /// filter, in file order. Reads starting inside `region` are the ones counted.
+    fn records(&mut self, region: &Region, around: u64) -> Result<Vec<bam::Record>> {
         let a = &self.alignments;
         let shown = a.path.display();
         let Some(tid) = self.inner.header().tid(region.contig.as_bytes()) else {
             return Ok(Vec::new()); // contig has no reads in this file
         };
         self.inner
-            .fetch((tid as i32, region.start.0 as i64, region.end.0 as i64))
+            .fetch((
+                tid as i32,
+                region.start.0.saturating_sub(around) as i64,
+                (region.end.0 + around) as i64,
+            ))
             .map_err(|e| anyhow::anyhow!("{shown}: cannot fetch {region}: {e}"))?;
         let f = &a.filter;
         let mut out = Vec::new();
@@ -488,7 +493,7 @@ impl ReadSource {
                 }
             }
             // a read is counted in the chunk where it starts (chunks fetch overlapping reads)
-            let first_seen = rec.pos() >= region.start.0 as i64;
+            let first_seen = (region.start.0 as i64..region.end.0 as i64).contains(&rec.pos());
             if rec.seq_len() == 0 {
                 if first_seen {
                     a.counters.no_sequence.fetch_add(1, Ordering::Relaxed);
@@ -530,7 +535,19 @@ impl ReadSource {
         refr: &crate::reference::RefReader,
         margin: u64,
     ) -> Result<(Vec<Read>, RefWindow)> {
-        let recs = self.records(region)?;
+        self.fetch_around(region, refr, margin, 0)
+    }
+
+    /// [`Self::fetch`] of the reads overlapping `region` widened by `around` on each side
+    /// (the realigner's windows reach past a chunk's edges).
+    pub fn fetch_around(
+        &mut self,
+        region: &Region,
+        refr: &crate::reference::RefReader,
+        margin: u64,
+        around: u64,
+    ) -> Result<(Vec<Read>, RefWindow)> {
+        let recs = self.records(region, around)?;
         let mut lo = region.start.0.saturating_sub(margin);
         let mut hi = region.end.0 + margin;
         for r in &recs {

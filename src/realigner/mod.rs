@@ -36,6 +36,12 @@ pub const MAX_READS: usize = 400;
 /// A haplotype differing from the reference by more variants than this is dropped.
 pub const MAX_HAPLOTYPE_VARIANTS: usize = 8;
 
+/// Reads overlapping a chunk widened by this much on each side are what realigning the
+/// chunk needs: every window that reaches into the chunk lies within [`windows::MAX_WINDOW`]
+/// of it, and the evidence that bounds such a window within twice that (so a chunk's result
+/// does not depend on where its neighbours start).
+pub const FETCH_MARGIN: u64 = 2 * windows::MAX_WINDOW;
+
 /// What realigning a chunk did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RealignCounts {

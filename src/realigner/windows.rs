@@ -32,8 +32,10 @@ pub struct Window {
 /// the reference window `refw`.
 pub fn find(reads: &[Read], refw: &RefWindow, lo: u64, hi: u64) -> Vec<Window> {
     let (ws, we) = (refw.start, refw.start + refw.seq.len() as u64);
-    let span_lo = lo.saturating_sub(MAX_WINDOW).max(ws);
-    let span_hi = (hi + MAX_WINDOW).min(we);
+    // evidence twice as far out as a window can reach: a run of active positions that
+    // overlaps [lo, hi) and touches the span's edge is longer than MAX_WINDOW either way
+    let span_lo = lo.saturating_sub(2 * MAX_WINDOW).max(ws);
+    let span_hi = (hi + 2 * MAX_WINDOW).min(we);
     if span_lo >= span_hi {
         return Vec::new();
     }
