@@ -235,9 +235,13 @@ struct CallArgs {
     #[arg(long, requires = "manifest")]
     hash_inputs: bool,
     /// Reassemble active windows (indels, soft clips, mismatch clusters) with a de Bruijn
-    /// graph and realign their reads to the best haplotypes before finding candidates.
-    #[arg(long)]
+    /// graph and realign their reads to the best haplotypes before finding candidates
+    /// [default: on for the illumina preset, off for hifi and ont].
+    #[arg(long, conflicts_with = "no_realign")]
     realign: bool,
+    /// Use the aligner's alignments as they are (no local assembly).
+    #[arg(long)]
+    no_realign: bool,
     #[command(flatten)]
     pileup: PileupArgs,
 }
@@ -406,6 +410,9 @@ fn run_call(a: CallArgs) -> Result<i32> {
     });
     crate::reads::check_sample_name(&sample)
         .with_context(|| format!("{}: sample name from the file name", a.reads.display()))?;
+    // measured (benches/realign.sh): realignment helps Illumina reads and, with models
+    // trained on the aligner's alignments, costs HiFi an indel
+    let realign = a.realign || (!a.no_realign && pileup.preset == Preset::Illumina.name());
     let settings = CallSettings {
         candidates: pileup.candidate_config(),
         min_qual: a.min_qual,
@@ -417,7 +424,7 @@ fn run_call(a: CallArgs) -> Result<i32> {
         threads: a.threads as usize,
         quiet: a.quiet,
         gvcf_bands: a.gvcf_gq_bands.0.clone(),
-        realign: a.realign,
+        realign,
     };
     let gates = match &a.clinical_regions {
         Some(p) => Some(crate::clinical::Gates::load(
@@ -474,6 +481,7 @@ fn run_call(a: CallArgs) -> Result<i32> {
                             "keep_supplementary": pileup.keep_supplementary,
                             "keep_duplicates": pileup.keep_duplicates,
                         },
+                        "realign": realign,
                     }),
                     model: &model,
                     reference: &reference,
@@ -529,10 +537,11 @@ fn run_call(a: CallArgs) -> Result<i32> {
         }
         if a.verbose {
             eprintln!(
-                "callvar: model {} ({}); {}",
+                "callvar: model {} ({}); {},realign={}",
                 model.card.name,
                 model.source,
-                pileup.describe()
+                pileup.describe(),
+                if realign { "on" } else { "off" }
             );
             for (stage, secs) in &summary.stages {
                 eprintln!("callvar: stage {stage}: {secs:.2} s (summed over threads)");

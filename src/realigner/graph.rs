@@ -335,7 +335,7 @@ mod tests {
         alt[15] = b'T';
         let mut qual = vec![30u8; REF.len()];
         qual[15] = 5;
-        let seqs = vec![alt.clone(), alt.clone(), alt];
+        let seqs = [alt.clone(), alt.clone(), alt];
         let r: Vec<(&[u8], &[u8])> = seqs
             .iter()
             .map(|s| (s.as_slice(), qual.as_slice()))
