@@ -537,11 +537,10 @@ fn run_call(a: CallArgs) -> Result<i32> {
         }
         if a.verbose {
             eprintln!(
-                "callvar: model {} ({}); {},realign={}",
+                "callvar: model {} ({}); {}",
                 model.card.name,
                 model.source,
-                pileup.describe(),
-                if realign { "on" } else { "off" }
+                pileup.describe()
             );
             for (stage, secs) in &summary.stages {
                 eprintln!("callvar: stage {stage}: {secs:.2} s (summed over threads)");
@@ -549,11 +548,12 @@ fn run_call(a: CallArgs) -> Result<i32> {
             for (step, secs) in &summary.steps {
                 eprintln!("callvar: step {step}: {secs:.2} s (wall)");
             }
-            if let Some(c) = summary.realign {
-                eprintln!(
-                    "callvar: realign: {} active windows, {} assembled, {} reads realigned",
+            match summary.realign {
+                Some(c) => eprintln!(
+                    "callvar: realign: on: {} active windows, {} assembled, {} reads realigned",
                     c.windows, c.assembled, c.reads_changed
-                );
+                ),
+                None => eprintln!("callvar: realign: off"),
             }
         }
     }

@@ -122,3 +122,21 @@ fn realigned_output_does_not_depend_on_threads_or_chunks() {
     assert_eq!(one, two);
     assert_eq!(one, small);
 }
+
+#[test]
+fn realignment_is_on_for_illumina_and_off_for_long_reads_by_default() {
+    let region = "chr20:10006000-10007000";
+    let line = |extra: &[&str]| {
+        let mut args = vec!["-v"];
+        args.extend_from_slice(extra);
+        let err = stderr_of(&call(region, &args));
+        err.lines()
+            .find(|l| l.starts_with("callvar: realign: "))
+            .map(str::to_string)
+            .expect("-v says whether it realigned")
+    };
+    assert!(line(&[]).starts_with("callvar: realign: on: "));
+    assert_eq!(line(&["--preset", "hifi"]), "callvar: realign: off");
+    assert!(line(&["--preset", "hifi", "--realign"]).starts_with("callvar: realign: on: "));
+    assert_eq!(line(&["--no-realign"]), "callvar: realign: off");
+}

@@ -300,7 +300,8 @@ fn lift(a: &Alignment, hap: &Haplotype) -> Vec<(Step, u64)> {
     out
 }
 
-/// Realigns the reads (sorted by start, then key; left so) overlapping the active windows
+/// Realigns the reads (sorted by start, then key; left so: a read whose start moves is
+/// put back in order) overlapping the active windows
 /// of `[lo, hi)`. `min_base_qual`: read bases below it add no k-mers to the graph.
 pub fn realign_chunk(
     reads: &mut [Read],
@@ -312,7 +313,7 @@ pub fn realign_chunk(
     let mut counts = RealignCounts::default();
     let found = windows::find(reads, refw, lo, hi);
     counts.windows = found.len() as u64;
-    let max_span = reads.iter().map(|r| r.end - r.start).max().unwrap_or(0);
+    let mut max_span = reads.iter().map(|r| r.end - r.start).max().unwrap_or(0);
     for w in found {
         let upto = reads.partition_point(|r| r.start < w.end);
         let from = reads[..upto].partition_point(|r| r.start + max_span <= w.start);
@@ -328,6 +329,7 @@ pub fn realign_chunk(
             continue;
         };
         counts.assembled += 1;
+        let mut moved = false;
         for &(i, seg) in &segs {
             let r = &reads[i];
             let event = has_event(r, w);
@@ -336,7 +338,7 @@ pub fn realign_chunk(
             if !event && !haps[h].has_indel() {
                 continue; // agrees with the reference or an indel-free haplotype: no change
             }
-            let Some(mut steps) = steps_of(r) else {
+            let Some(steps) = steps_of(r) else {
                 continue;
             };
             let cut = |q: usize| {
@@ -365,7 +367,7 @@ pub fn realign_chunk(
             let mut new_steps: Vec<(Step, u64)> = steps[..prefix_end].to_vec();
             new_steps.extend(lift(&a, &haps[h]));
             new_steps.extend_from_slice(&steps[suffix_start..]);
-            steps.clear();
+            let start = reads[i].start;
             let before = (
                 reads[i].blocks.clone(),
                 reads[i].indels.clone(),
@@ -379,11 +381,14 @@ pub fn realign_chunk(
                 ) != before
             {
                 counts.reads_changed += 1;
+                moved |= reads[i].start != start;
+                max_span = max_span.max(reads[i].end - reads[i].start);
             }
         }
-    }
-    if counts.reads_changed > 0 {
-        reads.sort_by_key(|r| (r.start, r.key));
+        if moved {
+            // keep the order the next window's search relies on
+            reads.sort_by_key(|r| (r.start, r.key));
+        }
     }
     counts
 }
