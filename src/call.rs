@@ -1,7 +1,8 @@
 //! `callvar call`: wires the stages together for one run. Each chunk of the genome goes
-//! reads → [`Candidate`]s → [`PileupTensor`]s → [`Prediction`]s → [`Call`]s inside one
-//! worker; the region engine runs chunks in parallel and hands calls to the VCF writer in
-//! genome order, and, with `--gvcf`, reference blocks to the gVCF writer. With
+//! reads → (with `--realign`, the [`crate::realigner`]'s local reassembly) → [`Candidate`]s →
+//! [`PileupTensor`]s → [`Prediction`]s → [`Call`]s inside one worker; the region engine
+//! runs chunks in parallel and hands calls to the VCF writer in genome order, and, with
+//! `--gvcf`, reference blocks to the gVCF writer. With
 //! `--clinical-regions` or `--report` the worker also measures each chunk's depth of
 //! filter-passing reads ([`crate::clinical`], [`crate::report`]); the run's side outputs
 //! (not-callable BED, report, manifest) are committed together with the VCF.
