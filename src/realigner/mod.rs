@@ -171,7 +171,10 @@ fn steps_of(r: &Read) -> Option<Vec<(Step, u64)>> {
     for b in &r.blocks {
         if let Some(p) = prev {
             let (pe, qe) = (p.ref_start + p.len as u64, p.read_start + p.len);
-            let (dr, dq) = (b.ref_start - pe, b.read_start - qe);
+            let (Some(dr), Some(dq)) = (b.ref_start.checked_sub(pe), b.read_start.checked_sub(qe))
+            else {
+                return None;
+            };
             if (dr > 0 && dq > 0) || dr > MAX_DEL {
                 return None;
             }
