@@ -1,11 +1,12 @@
 //! `callvar call`: wires the stages together for one run. Each chunk of the genome goes
-//! reads → [`Candidate`]s → [`PileupTensor`]s → [`Prediction`]s → [`Call`]s inside one
-//! worker, each call with its confidence tier from the site's context ([`crate::tiers`], the
-//! sample's median depth measured once before the chunks); the region engine runs chunks in
-//! parallel and hands calls to the VCF writer in genome order, and, with `--gvcf`, reference
-//! blocks to the gVCF writer. With phasing (on for long reads), that ordered stage first
-//! phases the heterozygous calls from the read alleles the workers recorded
-//! ([`crate::phasing`]), holding a chunk back while a phase in it is still open. With
+//! reads → (with `--realign`, the [`crate::realigner`]'s local reassembly) → [`Candidate`]s →
+//! [`PileupTensor`]s → [`Prediction`]s → [`Call`]s inside one worker, each call with its
+//! confidence tier from the site's context ([`crate::tiers`], the sample's median depth
+//! measured once before the chunks); the region engine runs chunks in parallel and hands
+//! calls to the VCF writer in genome order, and, with `--gvcf`, reference blocks to the gVCF
+//! writer. With phasing (on for long reads), that ordered stage first phases the
+//! heterozygous calls from the read alleles the workers recorded ([`crate::phasing`]),
+//! holding a chunk back while a phase in it is still open. With
 //! `--clinical-regions` or `--report` the worker also measures each chunk's depth of
 //! filter-passing reads ([`crate::clinical`], [`crate::report`]); the run's side outputs
 //! (not-callable BED, report, manifest) are committed together with the VCF.
@@ -19,6 +20,7 @@ use crate::model::{self, InferenceService, Model, Prediction, ScorerHandle};
 use crate::phasing::{self, HetSite, Obs, Phaser};
 use crate::ploidy::PloidyMap;
 use crate::reads::{self, Alignments, Read, ReadSource};
+use crate::realigner::{self, RealignCounts};
 use crate::reference::{RefReader, RefWindow, Reference};
 use crate::region::{self, Region, RegionProcessor};
 use crate::side_output;
@@ -189,6 +191,9 @@ pub struct CallSettings {
     pub gvcf_bands: Vec<u32>,
     /// Phase heterozygous calls from the reads ([`crate::phasing`]).
     pub phase: bool,
+    /// Reassemble active windows and realign their reads before candidates
+    /// ([`crate::realigner`]).
+    pub realign: bool,
 }
 
 struct Caller<'a> {
@@ -263,8 +268,23 @@ impl RegionProcessor for Caller<'_> {
     ) -> Result<ChunkCalls> {
         let t = &self.times;
         let measure = self.clinical.is_some() || self.depth_hist;
+        let around = if self.settings.realign {
+            realigner::FETCH_MARGIN
+        } else {
+            0
+        };
+        let (mut reads, refw) = timed(&t.pileup_ns, || {
+            src.fetch_around(chunk, refr, REF_MARGIN, around)
+        })?;
+        if self.settings.realign {
+            let cfg = &self.settings.candidates;
+            let (lo, hi) = (chunk.start.0, chunk.end.0);
+            let c = timed(&t.realign_ns, || {
+                realigner::realign_chunk(&mut reads, &refw, lo, hi, cfg.min_base_qual)
+            });
+            t.realign.add(c);
+        }
         let (p, depth) = timed(&t.pileup_ns, || -> Result<_> {
-            let (reads, refw) = src.fetch(chunk, refr, REF_MARGIN)?;
             let depth = measure.then(|| reads::coverage(&reads, chunk.start.0, chunk.end.0));
             let cfg = &self.settings.candidates;
             let p = pileup_reads(
@@ -507,11 +527,38 @@ impl PhaseStage {
 #[derive(Default)]
 struct StageTimes {
     pileup_ns: AtomicU64,
+    realign_ns: AtomicU64,
+    realign: RealignTotals,
     model_ns: AtomicU64,
     genotype_ns: AtomicU64,
     coverage_ns: AtomicU64,
     /// Read-backed phasing, in the ordered output stage.
     phase_ns: AtomicU64,
+}
+
+/// [`RealignCounts`] summed over chunks.
+#[derive(Default)]
+struct RealignTotals {
+    windows: AtomicU64,
+    assembled: AtomicU64,
+    reads_changed: AtomicU64,
+}
+
+impl RealignTotals {
+    fn add(&self, c: RealignCounts) {
+        self.windows.fetch_add(c.windows, Ordering::Relaxed);
+        self.assembled.fetch_add(c.assembled, Ordering::Relaxed);
+        self.reads_changed
+            .fetch_add(c.reads_changed, Ordering::Relaxed);
+    }
+
+    fn total(&self) -> RealignCounts {
+        RealignCounts {
+            windows: self.windows.load(Ordering::Relaxed),
+            assembled: self.assembled.load(Ordering::Relaxed),
+            reads_changed: self.reads_changed.load(Ordering::Relaxed),
+        }
+    }
 }
 
 fn timed<T>(acc: &AtomicU64, f: impl FnOnce() -> T) -> T {
@@ -532,6 +579,8 @@ pub struct CallSummary {
     pub steps: Vec<(&'static str, f64)>,
     /// Lines for the side outputs (clinical gates), after the summary line.
     pub notes: Vec<String>,
+    /// What the realigner did, with `--realign`.
+    pub realign: Option<RealignCounts>,
 }
 
 /// The stdout pipe closed while a gVCF was still being written: not the quiet end of
@@ -697,6 +746,7 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
         device: device_names,
         stages: vec![
             ("reads+candidates+tensors", secs(&t.pileup_ns)),
+            ("realign", secs(&t.realign_ns)),
             ("model", secs(&t.model_ns)),
             ("genotype+gvcf", secs(&t.genotype_ns)),
             ("coverage+clinical", secs(&t.coverage_ns)),
@@ -709,5 +759,6 @@ pub fn run(job: CallJob, settings: &CallSettings) -> Result<CallSummary> {
             ("side outputs+commit", side_s),
         ],
         notes,
+        realign: settings.realign.then(|| t.realign.total()),
     })
 }

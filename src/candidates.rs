@@ -5,8 +5,8 @@
 //! two here would drop a true allele outranked by an error at a noisy site). For long reads
 //! the indel threshold can grow with the repeat an indel sits in, where homopolymer-length
 //! errors of the platform pile up (see [`CandidateConfig::repeat_indel_fraction`]).
+use crate::cigar::{self, AltAllele, IndelKind};
 use crate::reads::Read;
-use crate::realign::{self, AltAllele, IndelKind};
 use crate::reference::RefWindow;
 use crate::region::{Pos0, Region};
 use std::collections::BTreeMap;
@@ -44,7 +44,7 @@ impl CandidateConfig {
 /// across, plus a deletion's own bases when the repeat holds another copy of them (an `A`
 /// deleted from `AAAAA` is in a 5-base repeat; 10 unique bases deleted are in none).
 fn repeat_length(anchor: u64, allele: &AltAllele, refw: &RefWindow) -> u64 {
-    let slide = realign::repeat_end(anchor, allele, refw) - anchor - 1;
+    let slide = cigar::repeat_end(anchor, allele, refw) - anchor - 1;
     match allele {
         AltAllele::Del(n) => {
             let (n, s) = (*n as u64, slide - *n as u64);
@@ -150,7 +150,7 @@ impl<'a> Site<'a> {
         let p = cand.pos.0;
         let mut span_end = p + 1;
         for alt in cand.alts.iter().filter(|a| a.is_indel()) {
-            span_end = span_end.max(realign::repeat_end(p, alt, refw) + INDEL_FLANK);
+            span_end = span_end.max(cigar::repeat_end(p, alt, refw) + INDEL_FLANK);
         }
         Site {
             cand,

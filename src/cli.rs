@@ -244,6 +244,14 @@ struct CallArgs {
     /// called contigs).
     #[arg(long, requires = "manifest")]
     hash_inputs: bool,
+    /// Reassemble active windows (indels, soft clips, mismatch clusters) with a de Bruijn
+    /// graph and realign their reads to the best haplotypes before finding candidates
+    /// [default: on for the illumina preset, off for hifi and ont].
+    #[arg(long, conflicts_with = "no_realign")]
+    realign: bool,
+    /// Use the aligner's alignments as they are (no local assembly).
+    #[arg(long)]
+    no_realign: bool,
     #[command(flatten)]
     pileup: PileupArgs,
 }
@@ -412,6 +420,9 @@ fn run_call(a: CallArgs) -> Result<i32> {
     });
     crate::reads::check_sample_name(&sample)
         .with_context(|| format!("{}: sample name from the file name", a.reads.display()))?;
+    // measured (benches/realign.sh): realignment helps Illumina reads and, with models
+    // trained on the aligner's alignments, costs HiFi an indel
+    let realign = a.realign || (!a.no_realign && pileup.preset == Preset::Illumina.name());
     let settings = CallSettings {
         candidates: pileup.candidate_config(),
         min_qual: a.min_qual,
@@ -428,6 +439,7 @@ fn run_call(a: CallArgs) -> Result<i32> {
             (_, true) => false,
             _ => pileup.long_reads(),
         },
+        realign,
     };
     let gates = match &a.clinical_regions {
         Some(p) => Some(crate::clinical::Gates::load(
@@ -484,6 +496,7 @@ fn run_call(a: CallArgs) -> Result<i32> {
                             "keep_supplementary": pileup.keep_supplementary,
                             "keep_duplicates": pileup.keep_duplicates,
                         },
+                        "realign": realign,
                     }),
                     model: &model,
                     reference: &reference,
@@ -551,6 +564,13 @@ fn run_call(a: CallArgs) -> Result<i32> {
             }
             for (step, secs) in &summary.steps {
                 eprintln!("callvar: step {step}: {secs:.2} s (wall)");
+            }
+            match summary.realign {
+                Some(c) => eprintln!(
+                    "callvar: realign: on: {} active windows, {} assembled, {} reads realigned",
+                    c.windows, c.assembled, c.reads_changed
+                ),
+                None => eprintln!("callvar: realign: off"),
             }
         }
     }

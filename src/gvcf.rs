@@ -23,9 +23,9 @@
 //! block agree as they do for each position. Positions without coverage form `./.` blocks
 //! with depth 0. Blocks never cross a chunk boundary nor a multiple of [`MAX_BLOCK_LEN`];
 //! chunks lie on a fixed grid too, so blocks do not depend on `--threads`.
+use crate::cigar::IndelKind;
 use crate::genotype::MAX_GQ;
 use crate::reads::Read;
-use crate::realign::IndelKind;
 use crate::region::Region;
 
 /// Longest reference block, in bp: blocks are cut at every multiple of it (0-based), a grid

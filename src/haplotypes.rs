@@ -25,8 +25,8 @@
 //! held-out sample, whose records are identical at `--chunk-size` 100,000, 37,000 and
 //! 10,000).
 use crate::candidates::Candidate;
+use crate::cigar::AltAllele;
 use crate::genotype::{self, genotype_alleles, Genotype, Ploidy};
-use crate::realign::AltAllele;
 
 /// Genotypes less likely than this fraction of a call's best are not enumerated.
 const PRUNE: f64 = 1e-6;

@@ -1,7 +1,8 @@
 //! Alignment input: opens a BAM or CRAM (decoded with the reference) with its index, checks
 //! the header against the reference, and fetches the reads of a region, filtered the way
-//! DeepVariant filters them by default and decoded into realigned [`Read`]s.
-use crate::realign::{self, Block, Indel, Op};
+//! DeepVariant filters them by default and decoded into [`Read`]s
+//! (CIGAR blocks with left-aligned indels; local reassembly is [`crate::realigner`]'s).
+use crate::cigar::{self, Block, Indel, Op};
 use crate::reference::Compression;
 use crate::reference::{RefWindow, Reference};
 use crate::region::Region;
@@ -473,15 +474,20 @@ const FLAG_DUP: u16 = 0x400;
 const FLAG_SUPPLEMENTARY: u16 = 0x800;
 
 impl ReadSource {
-    /// Raw records overlapping `region` that pass the filter, in file order.
-    fn records(&mut self, region: &Region) -> Result<Vec<bam::Record>> {
+    /// Raw records overlapping `region` widened by `around` on each side that pass the
+    /// filter, in file order. Reads starting inside `region` are the ones counted.
+    fn records(&mut self, region: &Region, around: u64) -> Result<Vec<bam::Record>> {
         let a = &self.alignments;
         let shown = a.path.display();
         let Some(tid) = self.inner.header().tid(region.contig.as_bytes()) else {
             return Ok(Vec::new()); // contig has no reads in this file
         };
         self.inner
-            .fetch((tid as i32, region.start.0 as i64, region.end.0 as i64))
+            .fetch((
+                tid as i32,
+                region.start.0.saturating_sub(around) as i64,
+                (region.end.0 + around) as i64,
+            ))
             .map_err(|e| anyhow::anyhow!("{shown}: cannot fetch {region}: {e}"))?;
         let f = &a.filter;
         let mut out = Vec::new();
@@ -517,7 +523,7 @@ impl ReadSource {
                 }
             }
             // a read is counted in the chunk where it starts (chunks fetch overlapping reads)
-            let first_seen = rec.pos() >= region.start.0 as i64;
+            let first_seen = (region.start.0 as i64..region.end.0 as i64).contains(&rec.pos());
             if rec.seq_len() == 0 {
                 if first_seen {
                     a.counters.no_sequence.fetch_add(1, Ordering::Relaxed);
@@ -551,7 +557,7 @@ impl ReadSource {
         Ok(out)
     }
 
-    /// Reads overlapping `region`, decoded and realigned. Returns the reads (sorted by start,
+    /// Reads overlapping `region`, decoded with left-aligned indels. Returns the reads (sorted by start,
     /// then key) and a reference window covering all of them plus `margin` around the region.
     pub fn fetch(
         &mut self,
@@ -559,7 +565,19 @@ impl ReadSource {
         refr: &crate::reference::RefReader,
         margin: u64,
     ) -> Result<(Vec<Read>, RefWindow)> {
-        let recs = self.records(region)?;
+        self.fetch_around(region, refr, margin, 0)
+    }
+
+    /// [`Self::fetch`] of the reads overlapping `region` widened by `around` on each side
+    /// (the realigner's windows reach past a chunk's edges).
+    pub fn fetch_around(
+        &mut self,
+        region: &Region,
+        refr: &crate::reference::RefReader,
+        margin: u64,
+        around: u64,
+    ) -> Result<(Vec<Read>, RefWindow)> {
+        let recs = self.records(region, around)?;
         let mut lo = region.start.0.saturating_sub(margin);
         let mut hi = region.end.0 + margin;
         for r in &recs {
@@ -603,7 +621,7 @@ fn decode(rec: &bam::Record, refw: &RefWindow) -> Read {
         qual.iter_mut().for_each(|q| *q = 20); // no qualities stored: assume Q20
     }
     let start = rec.pos().max(0) as u64;
-    let (blocks, indels) = realign::align_read(start, &ops, &seq, &qual, refw);
+    let (blocks, indels) = cigar::align_read(start, &ops, &seq, &qual, refw);
     let end = rec.cigar().end_pos().max(0) as u64;
     let mate = (rec.flags() & 0xC0) as u64;
     let clip = |op: Option<&Op>| match op {

@@ -7,9 +7,9 @@
 //! output, atomic outputs and provenance header as `call`; the germline resource and panel
 //! of normals are read here too (alleles normalised the way candidates are).
 use crate::candidates::{self, Candidate, CandidateConfig, ReadSupports, Site, Support};
+use crate::cigar::{self, AltAllele};
 use crate::output;
 use crate::reads::{Alignments, Read, ReadFilter, ReadSource, SampleChoice};
-use crate::realign::{self, AltAllele};
 use crate::reference::{ContigCache, RefReader, RefWindow, Reference};
 use crate::region::{self, IntervalSet, Pos0, Region, RegionProcessor};
 use crate::somatic_stats::{
@@ -184,7 +184,7 @@ impl AlleleTable {
                     continue;
                 }
                 let Ok(norm) =
-                    realign::normalize(r.pos, r.reference.as_bytes(), alt.as_bytes(), refw)
+                    cigar::normalize(r.pos, r.reference.as_bytes(), alt.as_bytes(), refw)
                 else {
                     continue;
                 };
@@ -298,7 +298,7 @@ pub fn error_profile(
     let (cs, ce) = (chunk.start.0, chunk.end.0);
     let n = (ce - cs) as usize;
     let mut tallies = vec![SiteTally::default(); n];
-    let mut indels: BTreeMap<(u64, realign::IndelKind), u32> = BTreeMap::new();
+    let mut indels: BTreeMap<(u64, cigar::IndelKind), u32> = BTreeMap::new();
     for (reads, _) in samples {
         for r in reads.iter() {
             for b in &r.blocks {
@@ -438,11 +438,11 @@ fn call_chunk(
                     AltAllele::Snv(_) => 1.0,
                     AltAllele::Ins(s) => stats::indel_length_factor(
                         s.len() as u64,
-                        realign::repeat_end(p, allele, refw) - p - 1,
+                        cigar::repeat_end(p, allele, refw) - p - 1,
                     ),
                     AltAllele::Del(n) => stats::indel_length_factor(
                         *n as u64,
-                        realign::repeat_end(p, allele, refw) - p - 1,
+                        cigar::repeat_end(p, allele, refw) - p - 1,
                     ),
                 },
             };

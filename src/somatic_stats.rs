@@ -430,7 +430,7 @@ impl ErrorProfile {
 
 /// The share of a context's indel errors that are one particular allele of `len` bases:
 /// sequencing indel errors are one base long outside repeats; inside a repeat the indel can
-/// slide across (`slide` bases, as [`crate::realign::repeat_end`] measures it, at least two
+/// slide across (`slide` bases, as [`crate::cigar::repeat_end`] measures it, at least two
 /// copies of the indel), slippage makes longer ones as common. A tenth per extra base
 /// otherwise, down to a thousandth.
 pub fn indel_length_factor(len: u64, slide: u64) -> f64 {

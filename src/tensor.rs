@@ -10,8 +10,8 @@
 //! does not reach are all zero. The model reads each value as `v / 255`.
 //! The channels are listed, with their encodings, in the single registry [`CHANNELS`].
 use crate::candidates::{Candidate, Support};
+use crate::cigar::IndelKind;
 use crate::reads::{stable_hash, Read};
-use crate::realign::IndelKind;
 use crate::reference::RefWindow;
 
 /// Version of the layout above; models record it and `call` refuses a mismatch.
@@ -186,7 +186,7 @@ pub fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::realign::{AltAllele, Block, Indel};
+    use crate::cigar::{AltAllele, Block, Indel};
     use crate::region::Pos0;
 
     fn read(start: u64, seq: &[u8], blocks: Vec<Block>, indels: Vec<Indel>, key: u64) -> Read {

@@ -549,7 +549,7 @@ mod tests {
         let cand = Candidate {
             contig: "c".into(),
             pos: Pos0(10),
-            alts: vec![crate::realign::AltAllele::Snv(b'T')],
+            alts: vec![crate::cigar::AltAllele::Snv(b'T')],
             depth: 60,
             allele_depths: vec![50, 10],
         };

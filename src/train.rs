@@ -14,11 +14,11 @@
 //! same card wherever they lie.
 use crate::call::pileup_chunk;
 use crate::candidates::CandidateConfig;
+use crate::cigar::{self, AltAllele};
 use crate::cli::{shell_join, PileupArgs};
 use crate::model::{self, Example, FitConfig, InputFile, ModelCard};
 use crate::preset::Preset;
 use crate::reads::{Alignments, ReadSource};
-use crate::realign::{self, AltAllele};
 use crate::reference::{file_digest, ContigCache, RefReader, Reference};
 use crate::region::{self, IntervalSet, Region, RegionProcessor};
 use crate::tensor::{CHANNELS, HEIGHT, LAYOUT_VERSION, WIDTH};
@@ -211,7 +211,7 @@ impl TruthLabels {
                 if copies == 0 || alt.starts_with('<') || alt == "*" {
                     continue;
                 }
-                match realign::normalize(r.pos, r.reference.as_bytes(), alt.as_bytes(), refw) {
+                match cigar::normalize(r.pos, r.reference.as_bytes(), alt.as_bytes(), refw) {
                     Ok(alleles) => {
                         for (p, a) in alleles {
                             let e = labels.copies.entry((r.contig.clone(), p, a)).or_default();

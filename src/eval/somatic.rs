@@ -6,7 +6,7 @@
 //! `AF`) and for every fraction at or above each bin's floor; precision and F1 per type.
 use super::metrics::VarType;
 use super::report::Gate;
-use crate::realign::{self, AltAllele};
+use crate::cigar::{self, AltAllele};
 use crate::reference::{ContigCache, Reference};
 use crate::region::IntervalSet;
 use crate::vcf::VcfRecord;
@@ -58,11 +58,11 @@ pub fn alleles(
             if alt.is_empty() || !alt.bytes().all(|b| b"ACGTN".contains(&b)) {
                 continue; // symbolic, `*` or missing
             }
-            let pieces =
-                match realign::normalize(r.pos, r.reference.as_bytes(), alt.as_bytes(), refw) {
-                    Ok(v) => v.into_iter().map(|(p, a)| Piece::Norm(p, a)).collect(),
-                    Err((start, _)) => vec![Piece::Raw(start, r.reference.clone(), alt.clone())],
-                };
+            let pieces = match cigar::normalize(r.pos, r.reference.as_bytes(), alt.as_bytes(), refw)
+            {
+                Ok(v) => v.into_iter().map(|(p, a)| Piece::Norm(p, a)).collect(),
+                Err((start, _)) => vec![Piece::Raw(start, r.reference.clone(), alt.clone())],
+            };
             if pieces.is_empty() {
                 continue; // ALT equal to REF
             }

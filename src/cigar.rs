@@ -1,8 +1,9 @@
-//! Read realignment: turns each read's CIGAR into aligned blocks and indel events, and moves
-//! every indel to its leftmost equivalent position against the reference (the VCF
-//! normalisation rule), so the same indel placed differently by the aligner in different reads
-//! is counted, scored and written at one site. Also normalises alleles from VCF records
-//! (truth sets) the same way, so candidates and truth compare like for like.
+//! CIGAR decoding and indel normalisation: turns each read's CIGAR into aligned blocks and
+//! indel events, and moves every indel to its leftmost equivalent position against the
+//! reference (the VCF normalisation rule), so the same indel placed differently by the
+//! aligner in different reads is counted, scored and written at one site. Also normalises
+//! alleles from VCF records (truth sets) the same way, so candidates and truth compare like
+//! for like.
 use crate::reference::RefWindow;
 
 /// A run of read bases aligned to consecutive reference bases (CIGAR M, = or X).
