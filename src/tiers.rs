@@ -224,9 +224,9 @@ pub struct Rule {
 
 /// The thresholds in use, chosen on the calibration samples by `benches/tiers.sh`.
 pub const RULE: Rule = Rule {
-    tier1_min_gq: 12,
-    tier3_below_gq: 5,
-    max_repeat: 40,
+    tier1_min_gq: 11,
+    tier3_below_gq: 3,
+    max_repeat: 30,
     min_mean_mapq: 50.0,
     max_low_mapq: 0.1,
     max_alt_mismatch: 4.0,
