@@ -30,21 +30,10 @@ fn callvar(args: &[&str]) -> Output {
 
 /// `callvar call` over REGION on the bundled BAM with `extra` flags, VCF to `out`.
 fn call(out: &Path, extra: &[&str]) -> Output {
-    let (r, b) = (td("ref.fa.gz"), td("na12878.bam"));
-    let mut args = vec![
-        "call",
-        "--ref",
-        &r,
-        "--reads",
-        &b,
-        "--regions",
-        REGION,
-        "--quiet",
-        "-o",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    callvar(&args)
+    let mut flags = vec!["--quiet"];
+    flags.extend_from_slice(extra);
+    let out = out.to_str().unwrap();
+    common::call_testdata("ref.fa.gz", "na12878.bam", REGION, out, &flags)
 }
 
 /// A data record's fields.

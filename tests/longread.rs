@@ -27,21 +27,9 @@ fn hifi(name: &str) -> String {
 
 /// `callvar call -v` on the Illumina slice to stdout with `extra` flags.
 fn call_illumina(extra: &[&str]) -> Output {
-    let (r, b) = (td("ref.fa.gz"), td("na12878.bam"));
-    let mut args = vec![
-        "call",
-        "--ref",
-        &r,
-        "--reads",
-        &b,
-        "--regions",
-        REGION,
-        "-o",
-        "-",
-        "-v",
-    ];
-    args.extend_from_slice(extra);
-    callvar(&args)
+    let mut flags = vec!["-v"];
+    flags.extend_from_slice(extra);
+    common::call_testdata("ref.fa.gz", "na12878.bam", REGION, "-", &flags)
 }
 
 /// The `callvar: model …; preset=…` line of a `-v` run.

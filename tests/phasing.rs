@@ -12,21 +12,9 @@ const HIFI_REGION: &str = "chr20:9076000-9084000";
 
 /// `callvar call` on testdata/hifi to stdout with `extra` flags.
 fn call_hifi(extra: &[&str]) -> Output {
-    let (r, b) = (td("hifi/ref.fa.gz"), td("hifi/reads.bam"));
-    let mut args = vec![
-        "call",
-        "--ref",
-        &r,
-        "--reads",
-        &b,
-        "--regions",
-        HIFI_REGION,
-        "--quiet",
-        "-o",
-        "-",
-    ];
-    args.extend_from_slice(extra);
-    let o = callvar(&args);
+    let mut flags = vec!["--quiet"];
+    flags.extend_from_slice(extra);
+    let o = common::call_testdata("hifi/ref.fa.gz", "hifi/reads.bam", HIFI_REGION, "-", &flags);
     assert!(o.status.success(), "{}", stderr_of(&o));
     o
 }

@@ -3,25 +3,12 @@
 //! inconsistently (`--no-realign` shows the aligner's placement), and the output stays the
 //! same whatever the threads or chunk size.
 mod common;
-use common::{callvar, stderr_of, td};
+use common::stderr_of;
 use std::process::Output;
 
 /// `callvar call` of `region` to plain VCF on stdout, with `extra` flags.
 fn call(region: &str, extra: &[&str]) -> Output {
-    let (r, b) = (td("ref.fa.gz"), td("na12878.bam"));
-    let mut args = vec![
-        "call",
-        "--ref",
-        &r,
-        "--reads",
-        &b,
-        "--regions",
-        region,
-        "-o",
-        "-",
-    ];
-    args.extend_from_slice(extra);
-    let o = callvar(&args);
+    let o = common::call_testdata("ref.fa.gz", "na12878.bam", region, "-", extra);
     assert!(o.status.success(), "{}", stderr_of(&o));
     o
 }

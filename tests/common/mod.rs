@@ -28,3 +28,28 @@ pub fn tmpdir(suite: &str, name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// Runs `callvar call` on testdata `reference` and `reads` over `region`, writing the VCF to
+/// `output` (`-` for stdout), with `extra` flags after the others.
+pub fn call_testdata(
+    reference: &str,
+    reads: &str,
+    region: &str,
+    output: &str,
+    extra: &[&str],
+) -> Output {
+    let (r, b) = (td(reference), td(reads));
+    let mut args = vec![
+        "call",
+        "--ref",
+        &r,
+        "--reads",
+        &b,
+        "--regions",
+        region,
+        "-o",
+        output,
+    ];
+    args.extend_from_slice(extra);
+    callvar(&args)
+}
