@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds the default model, models/illumina-wgs, from scratch: simulates six training
 # samples with ../shared/scripts/simulate_sample.sh (real GRCh38/GRCh37 sequence and GIAB
-# truth variants, ART Illumina reads, bwa mem), none inside the reserved evaluation regions,
+# truth variants, ART Illumina reads, bwa mem; @PG lines dropped so the BAMs are the same on
+# every rerun), none inside the reserved evaluation regions,
 # then runs `callvar train` on them. About an hour on 2 cores.
 #   usage: benches/train_default_model.sh [WORKDIR]   (default /tmp/callvar-train)
 set -euo pipefail
@@ -21,6 +22,13 @@ sim() { # name ref truth region depth readlen profile seed [folder whose bwa ind
   mkdir -p "$W/$1"
   if [ -n "${9:-}" ] && [ -f "$W/$9/ref.fa.bwt" ]; then cp "$W/$9"/ref.fa.* "$W/$1/"; fi
   "$S" "$2" "$3" "$4" "$W/$1" --depth "$5" --readlen "$6" --profile "$7" --seed "$8" --sample "${1^^}"
+  # simulate_sample.sh's @PG lines name its temporary folder: without them the BAM (and the
+  # SHA-256 the model card records for it) is the same on every rerun
+  samtools view -H "$W/$1/reads.bam" | grep -v '^@PG' > "$W/$1/header.sam"
+  samtools reheader --no-PG "$W/$1/header.sam" "$W/$1/reads.bam" > "$W/$1/reads.portable.bam"
+  mv "$W/$1/reads.portable.bam" "$W/$1/reads.bam"
+  rm "$W/$1/header.sam"
+  samtools index "$W/$1/reads.bam"
 }
 G38=$D/grch38/GRCh38.chr20_1-10M.fa.gz; T38=$D/grch38/HG002_GRCh38_v4.2.1.chr20_1-10M.vcf.gz
 HS37=$D/grch37/hs37d5_chr20_1_1000000.fa.gz; T37=$D/grch37/HG001_GRCh37_GIAB_v3.3.2.chr20.vcf.gz
