@@ -23,7 +23,7 @@ use crate::ploidy::PloidyMap;
 use crate::reads::{Alignments, ReadSource};
 use crate::reference::{RefReader, Reference};
 use crate::region::{self, IntervalSet, Region, RegionProcessor};
-use crate::train::{LabelledSamples, TruthLabels};
+use crate::train::{LabelledSamples, SampleFiles, TruthLabels};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::io::Write;
@@ -339,12 +339,11 @@ fn qual_table(scored: &[Scored]) -> String {
 fn label_sample(
     a: &CalibrateArgs,
     i: usize,
+    files: &SampleFiles,
     model: &Model,
     exclude: &IntervalSet,
     pool: &rayon::ThreadPool,
 ) -> Result<(Vec<ChunkSites>, Vec<String>)> {
-    let samples = a.samples.samples()?;
-    let files = &samples[i];
     let reference = Reference::open(files.reference)?;
     let pileup = a.pileup.resolve(Some(&model.card));
     let alignments = Alignments::open(files.reads, &reference, pileup.read_filter())?;
@@ -416,8 +415,8 @@ pub fn run(a: CalibrateArgs) -> Result<i32> {
     model::set_torch_threads(1);
     let mut chunk_sites: Vec<ChunkSites> = Vec::new();
     let mut regions: Vec<String> = Vec::new();
-    for i in 0..a.samples.reads.len() {
-        let (c, r) = label_sample(&a, i, &model, &exclude, &pool)?;
+    for (i, files) in a.samples.samples()?.iter().enumerate() {
+        let (c, r) = label_sample(&a, i, files, &model, &exclude, &pool)?;
         chunk_sites.extend(c);
         regions.extend(r);
     }

@@ -7,7 +7,7 @@
 //! errors of the platform pile up (see [`CandidateConfig::repeat_indel_fraction`]).
 use crate::cigar::{self, AltAllele, IndelKind};
 use crate::reads::Read;
-use crate::reference::RefWindow;
+use crate::reference::{base_index, RefWindow};
 use crate::region::{Pos0, Region};
 use std::collections::BTreeMap;
 
@@ -214,16 +214,6 @@ pub fn covering(reads: &[Read], max_span: u64, pos: u64) -> Vec<usize> {
         .collect();
     out.reverse();
     out
-}
-
-fn base_index(b: u8) -> Option<usize> {
-    match b {
-        b'A' => Some(0),
-        b'C' => Some(1),
-        b'G' => Some(2),
-        b'T' => Some(3),
-        _ => None,
-    }
 }
 
 /// The reads covering a candidate (indices into the chunk's reads) with what each supports.

@@ -452,6 +452,17 @@ impl RefReader {
     }
 }
 
+/// Index (0-3) of an upper-case base A, C, G or T; `None` for anything else (N, IUPAC).
+pub fn base_index(b: u8) -> Option<usize> {
+    match b {
+        b'A' => Some(0),
+        b'C' => Some(1),
+        b'G' => Some(2),
+        b'T' => Some(3),
+        _ => None,
+    }
+}
+
 /// A window of reference sequence with its 0-based offset.
 #[derive(Clone, Debug)]
 pub struct RefWindow {

@@ -10,11 +10,10 @@ use crate::candidates::{self, Candidate, CandidateConfig, ReadSupports, Site, Su
 use crate::cigar::{self, AltAllele};
 use crate::output;
 use crate::reads::{Alignments, Read, ReadFilter, ReadSource, SampleChoice};
-use crate::reference::{ContigCache, RefReader, RefWindow, Reference};
+use crate::reference::{base_index, ContigCache, RefReader, RefWindow, Reference};
 use crate::region::{self, IntervalSet, Pos0, Region, RegionProcessor};
 use crate::somatic_stats::{
-    self as stats, base_code, ErrorProfile, Evidence, GermlinePrior, Priors, ReadObs, SiteTally,
-    Verdict,
+    self as stats, ErrorProfile, Evidence, GermlinePrior, Priors, ReadObs, SiteTally, Verdict,
 };
 use crate::vcf::{self, Provenance, VcfWriter};
 use anyhow::{bail, Context, Result};
@@ -285,7 +284,7 @@ fn homopolymer(refw: &RefWindow, pos: u64) -> usize {
 
 /// Trinucleotide context code of `pos` (prev, ref, next), when all three are ACGT.
 fn context(refw: &RefWindow, pos: u64) -> Option<usize> {
-    let c = |p: u64| base_code(refw.base(p));
+    let c = |p: u64| base_index(refw.base(p));
     Some(c(pos.checked_sub(1)?)? * 16 + c(pos)? * 4 + c(pos + 1)?)
 }
 
@@ -309,7 +308,7 @@ pub fn error_profile(
                     t.spanning += 1;
                     let bq = r.qual.get(q).copied().unwrap_or(0);
                     if bq >= min_base_qual {
-                        if let Some(i) = base_code(r.seq[q]) {
+                        if let Some(i) = base_index(r.seq[q]) {
                             t.counts[i] += 1;
                             t.expected += stats::phred_error(bq) / 3.0;
                         }
@@ -331,7 +330,7 @@ pub fn error_profile(
     if let Some(refw) = refw {
         for (i, t) in tallies.iter_mut().enumerate() {
             let p = cs + i as u64;
-            let Some(code) = base_code(refw.base(p)) else {
+            let Some(code) = base_index(refw.base(p)) else {
                 continue;
             };
             t.context = context(refw, p);
@@ -383,7 +382,7 @@ fn observe(
     let error = match a.allele {
         AltAllele::Snv(b) => {
             let q = read.base_at(a.pos).map_or(0, |(_, q)| q);
-            profile.snv_error(a.context, base_code(*b).unwrap_or(0), q, read.mapq)
+            profile.snv_error(a.context, base_index(*b).unwrap_or(0), q, read.mapq)
         }
         _ => profile.indel_error(a.homopolymer, read.mapq) * a.indel_length_factor,
     };

@@ -349,17 +349,6 @@ const PRIOR_INDEL_RATE: f64 = 1e-4;
 /// Range of the recalibration factor.
 const FACTOR_RANGE: (f64, f64) = (0.25, 50.0);
 
-/// Index of a base (ACGT), or `None`.
-pub fn base_code(b: u8) -> Option<usize> {
-    match b {
-        b'A' => Some(0),
-        b'C' => Some(1),
-        b'G' => Some(2),
-        b'T' => Some(3),
-        _ => None,
-    }
-}
-
 /// One position's tallies for [`ErrorProfile::add_site`].
 #[derive(Clone, Debug, Default)]
 pub struct SiteTally {

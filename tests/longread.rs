@@ -239,20 +239,13 @@ fn pacbio_hifi_model_runs_on_short_reads() {
     // not what it is for, but it must load, run and write a valid VCF
     let d = common::tmpdir("longread", "short");
     let out = d.join("short.vcf.gz");
-    let o = callvar(&[
-        "call",
-        "--ref",
-        &td("ref.fa.gz"),
-        "--reads",
-        &td("na12878.bam"),
-        "--regions",
+    let o = common::call_testdata(
+        "ref.fa.gz",
+        "na12878.bam",
         REGION,
-        "--model",
-        "pacbio-hifi",
-        "-o",
         out.to_str().unwrap(),
-        "-q",
-    ]);
+        &["--model", "pacbio-hifi", "-q"],
+    );
     assert!(o.status.success(), "{}", stderr_of(&o));
     assert!(d.join("short.vcf.gz.tbi").is_file());
     let counts = eval_counts(

@@ -3,6 +3,7 @@
 //! enumerate candidate haplotypes best first. As in DeepVariant's realigner, a `k` at which
 //! the reference window repeats a k-mer, or the pruned graph has a cycle, is refused and the
 //! caller tries a larger one.
+use crate::reference::base_index;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
@@ -38,20 +39,10 @@ pub struct Graph {
     sink: u32,
 }
 
-fn code(b: u8) -> Option<u128> {
-    match b {
-        b'A' => Some(0),
-        b'C' => Some(1),
-        b'G' => Some(2),
-        b'T' => Some(3),
-        _ => None,
-    }
-}
-
 /// Packs `kmer` (ACGT only, at most [`MAX_K`] bases).
 fn pack(kmer: &[u8]) -> Option<u128> {
     kmer.iter()
-        .try_fold(1u128, |acc, &b| Some((acc << 2) | code(b)?))
+        .try_fold(1u128, |acc, &b| Some((acc << 2) | base_index(b)? as u128))
 }
 
 /// Node ids by packed k-mer, assigned in first-seen order.
@@ -112,7 +103,7 @@ impl Graph {
             let mut run = 0;
             for (j, &b) in seq.iter().enumerate() {
                 let good =
-                    code(b).is_some() && qual.get(j).is_some_and(|&q| q >= cfg.min_base_qual);
+                    base_index(b).is_some() && qual.get(j).is_some_and(|&q| q >= cfg.min_base_qual);
                 if !good {
                     // a low-quality or N base breaks the read's path until k good bases follow
                     run = 0;
